@@ -1,0 +1,21 @@
+#!/usr/bin/env python3
+"""CDK app: model bucket stack plus one endpoint stack per enabled serving variant."""
+
+import sys
+
+import aws_cdk as cdk
+
+from config.errors import ConfigError
+from config.loader import load_config
+from reports.synth_summary import render_summary
+from stacks.composition import add_checks, compose
+
+app = cdk.App()
+try:
+    config = load_config(app.node.get_all_context())
+except ConfigError as error:
+    sys.exit(str(error))
+compose(app, config)
+add_checks(app)
+print(render_summary(config), file=sys.stderr)
+app.synth()

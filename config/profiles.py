@@ -1,0 +1,63 @@
+"""Named profiles: complete starting points that `-c key=value` settings adjust.
+
+A profile is plain data in the shape of `config.settings.AppConfig` (nested dicts).
+"""
+
+from __future__ import annotations
+
+DEFAULT_PROFILE = "llama2-13b-seed"
+
+# The reference recipe (SPEC.md Part 1), value for value.
+_SEED = {
+    "model": {"id": "meta-llama/Llama-2-13b-chat-hf"},
+    "variants": {
+        "tgi": {
+            "image": {"framework": "huggingface-llm", "version": "1.0.3"},
+            "instance_type": "ml.g5.12xlarge",
+            "instance_count": 1,
+            # The SDK's deploy() names the only variant AllTraffic.
+            "variant_name": "AllTraffic",
+            "model_data_download_timeout_in_seconds": 3600,
+            "container_startup_health_check_timeout_in_seconds": 3600,
+            "num_gpus": 4,
+            "max_input_tokens": 2048,
+            "max_total_tokens": 4096,
+            "max_batch_total_tokens": 8192,
+            # A name, not a token: the secret must exist in the account before deploy.
+            "hub_token_secret": "llm-endpoints/huggingface-hub-token",
+        },
+        "lmi": {
+            "image": {"framework": "djl-deepspeed", "version": "0.25.0"},
+            "instance_type": "ml.g5.12xlarge",
+            "instance_count": 1,
+            "variant_name": "variant1",
+            "model_data_download_timeout_in_seconds": 3600,
+            "container_startup_health_check_timeout_in_seconds": 3600,
+            "serving_properties": "lmi/llama2-13b-seed/serving.properties",
+            "environment": {"MODEL_LOADING_TIMEOUT": "3600"},
+        },
+    },
+}
+
+# The same model on current images: TGI 3 (which reads MAX_INPUT_TOKENS and HF_TOKEN and sizes
+# its batch from free memory) and LMI with the vLLM engine (lmi-dist and engine=MPI are gone).
+_CURRENT = {
+    "model": {"id": "meta-llama/Llama-2-13b-chat-hf"},
+    "variants": {
+        "tgi": {
+            **_SEED["variants"]["tgi"],
+            "image": {"framework": "huggingface-llm", "version": "3.3.6"},
+            "max_batch_total_tokens": None,
+        },
+        "lmi": {
+            **_SEED["variants"]["lmi"],
+            "image": {"framework": "djl-lmi", "version": "0.38.0"},
+            "serving_properties": "lmi/current/serving.properties",
+        },
+    },
+}
+
+PROFILES: dict[str, dict] = {
+    "llama2-13b-seed": _SEED,
+    "current": _CURRENT,
+}

@@ -1,0 +1,142 @@
+"""Typed settings of the app: what a profile and `-c key=value` overrides can set.
+
+Every field here is a setting users may change; its default is the behaviour they get when a
+profile does not set it. Field names are the dotted keys of `cdk.json` context (for example
+`variants.tgi.instance_type`). The loader (`config/loader.py`) fills these classes, and
+`config/validation.py` checks them against the facts tables before any stack is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """The model served by every variant. Architecture facts default to `data/model_facts.json`."""
+
+    id: str = "meta-llama/Llama-2-13b-chat-hf"
+    # Pinned hub revision: part of the S3 prefix of staged weights, so a new revision never
+    # overwrites the weights a running endpoint reads.
+    revision: str = "main"
+    # True says the model needs no hub token (not gated). A gated model without a token secret
+    # is a synth error unless this is set.
+    public: bool = False
+    num_parameters: float | None = None
+    num_layers: int | None = None
+    hidden_size: int | None = None
+    num_attention_heads: int | None = None
+    num_key_value_heads: int | None = None
+    max_position_embeddings: int | None = None
+    # fp16/bf16 weights and KV cache.
+    dtype_bytes: int = 2
+
+
+@dataclass(frozen=True)
+class BucketSettings:
+    """The model bucket, named `<name_prefix>-<account>-<region>`."""
+
+    name_prefix: str = "llm-models"
+
+
+@dataclass(frozen=True)
+class WeightsSettings:
+    """Where staged weights live in the model bucket (read by LMI, later by TGI in s3 mode)."""
+
+    # default: models/<model id>/<revision>/
+    s3_prefix: str | None = None
+
+
+@dataclass(frozen=True)
+class SizingSettings:
+    """Assumptions of the GPU memory report printed at synth (no effect on the stacks)."""
+
+    # Share of GPU memory the serving engine takes (vLLM's gpu_memory_utilization default).
+    gpu_memory_utilization: float = 0.9
+    # CUDA context, activations and NCCL buffers that each GPU keeps beside weights and KV cache.
+    runtime_overhead_gib_per_gpu: float = 2.0
+
+
+@dataclass(frozen=True)
+class ImageSettings:
+    """A container image of the SageMaker SDK's registry, looked up in `images/image_table.json`."""
+
+    framework: str = ""
+    version: str = ""
+
+
+@dataclass(frozen=True)
+class VariantSettings:
+    """What every serving variant has: image, instances, timeouts, endpoint."""
+
+    enabled: bool = True
+    image: ImageSettings = field(default_factory=ImageSettings)
+    instance_type: str = "ml.g5.12xlarge"
+    instance_count: int = 1
+    variant_name: str = "AllTraffic"
+    model_data_download_timeout_in_seconds: int | None = 3600
+    container_startup_health_check_timeout_in_seconds: int | None = 3600
+    # default: CloudFormation names the endpoint (the stack outputs the name).
+    endpoint_name: str | None = None
+    # Only for instance families without NVMe instance storage (SageMaker rejects both on g5, p4d).
+    volume_size_in_gb: int | None = None
+    kms_key_arn: str | None = None
+    # Extra container environment; plain values only (secrets are rejected).
+    environment: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TgiVariantSettings(VariantSettings):
+    """Hugging Face LLM inference container (text-generation-inference)."""
+
+    # default: all GPUs of the instance (TGI shards the model across SM_NUM_GPUS GPUs).
+    num_gpus: int | None = None
+    max_input_tokens: int | None = None
+    max_total_tokens: int | None = None
+    # default: unset, so TGI sizes the batch from free GPU memory at start-up.
+    max_batch_total_tokens: int | None = None
+    # Name or ARN of a Secrets Manager secret holding the hub token (never the token itself).
+    hub_token_secret: str | None = None
+
+
+@dataclass(frozen=True)
+class LmiVariantSettings(VariantSettings):
+    """Large Model Inference container (DJL Serving), configured by a serving.properties file."""
+
+    # Path below model_artifacts/ of the reviewed serving.properties this variant packs.
+    serving_properties: str = "lmi/llama2-13b-seed/serving.properties"
+    # Overrides of `option.<name>` keys of that file, e.g. options.max_rolling_batch_size=32.
+    options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Variants:
+    """The serving variants; each has its own endpoint stack."""
+
+    tgi: TgiVariantSettings = field(default_factory=TgiVariantSettings)
+    lmi: LmiVariantSettings = field(default_factory=LmiVariantSettings)
+
+    def enabled(self) -> dict[str, VariantSettings]:
+        """Enabled variants by name, in a stable order."""
+        return {name: v for name, v in (("tgi", self.tgi), ("lmi", self.lmi)) if v.enabled}
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """The whole configuration of one synth."""
+
+    profile: str = "llama2-13b-seed"
+    # default: environment-agnostic stacks (images resolved at deploy time from a region map).
+    account: str | None = None
+    region: str | None = None
+    model: ModelSettings = field(default_factory=ModelSettings)
+    bucket: BucketSettings = field(default_factory=BucketSettings)
+    weights: WeightsSettings = field(default_factory=WeightsSettings)
+    sizing: SizingSettings = field(default_factory=SizingSettings)
+    variants: Variants = field(default_factory=Variants)
+
+    def weights_s3_prefix(self) -> str:
+        """S3 key prefix (ending in '/') of the staged weights in the model bucket."""
+        if self.weights.s3_prefix:
+            return self.weights.s3_prefix.rstrip("/") + "/"
+        return f"models/{self.model.id}/{self.model.revision}/"

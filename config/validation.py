@@ -1,0 +1,136 @@
+"""Cross-field checks of an `AppConfig` against the facts tables; every problem at once."""
+
+from __future__ import annotations
+
+import re
+
+from config.errors import Problem
+from config.facts import instance_facts, known_instance_types, missing_model_facts, model_facts
+from config.settings import AppConfig, VariantSettings
+from containers.environment import check_environment
+from containers.registry import CONTAINERS
+from images.image_catalog import find_image, known_versions
+
+TIMEOUT_RANGE = (60, 3600)
+# SageMaker's pattern for endpoint and production variant names.
+_SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+_KMS_KEY = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_-]+$")
+_ACCOUNT = re.compile(r"^\d{12}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_BUCKET_PREFIX = re.compile(r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$")
+_S3_PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()/-]+$")
+
+
+def validate(config: AppConfig) -> list[Problem]:
+    problems: list[Problem] = []
+    if config.account is not None and not _ACCOUNT.match(config.account):
+        problems.append(Problem("account", config.account, "a 12-digit AWS account id"))
+    if config.region is not None and not _REGION.match(config.region):
+        problems.append(Problem("region", config.region, "an AWS region name like us-east-1"))
+    if not _BUCKET_PREFIX.match(config.bucket.name_prefix):
+        problems.append(Problem("bucket.name_prefix", config.bucket.name_prefix, "3-24 lowercase letters, digits and hyphens, starting with a letter (the name adds -<account>-<region>)"))
+    prefix = config.weights.s3_prefix
+    if prefix is not None and (prefix.startswith("/") or not _S3_PREFIX.match(prefix)):
+        problems.append(Problem("weights.s3_prefix", prefix, "an S3 key prefix without a leading / (letters, digits, !_.*'()/-)"))
+    if not 0 < config.sizing.gpu_memory_utilization <= 1:
+        problems.append(Problem("sizing.gpu_memory_utilization", config.sizing.gpu_memory_utilization, "a share of GPU memory in (0, 1]"))
+    if config.sizing.runtime_overhead_gib_per_gpu < 0:
+        problems.append(Problem("sizing.runtime_overhead_gib_per_gpu", config.sizing.runtime_overhead_gib_per_gpu, "zero or more GiB"))
+    if config.model.dtype_bytes not in (1, 2, 4):
+        problems.append(Problem("model.dtype_bytes", config.model.dtype_bytes, "1, 2 or 4 bytes per weight"))
+
+    missing = missing_model_facts(config.model)
+    for name in missing:
+        problems.append(Problem(f"model.{name}", None, f"no facts for {config.model.id}: set model.{name} (or add the model to config/data/model_facts.json)"))
+    for name, value in _positive_model_settings(config).items():
+        if value is not None and value <= 0:
+            problems.append(Problem(f"model.{name}", value, "must be positive"))
+    if missing or problems:
+        return problems  # variant checks need sound model facts
+
+    model = model_facts(config.model)
+    for name, variant in config.variants.enabled().items():
+        problems += _validate_variant(name, variant, config, model)
+    return problems
+
+
+def _positive_model_settings(config: AppConfig) -> dict:
+    m = config.model
+    return {
+        "num_parameters": m.num_parameters,
+        "num_layers": m.num_layers,
+        "hidden_size": m.hidden_size,
+        "num_attention_heads": m.num_attention_heads,
+        "num_key_value_heads": m.num_key_value_heads,
+        "max_position_embeddings": m.max_position_embeddings,
+    }
+
+
+def _validate_variant(name: str, variant: VariantSettings, config: AppConfig, model) -> list[Problem]:
+    path = f"variants.{name}"
+    container = CONTAINERS[name]
+    problems: list[Problem] = []
+
+    image_ok = _check_image(path, variant, container.FRAMEWORKS, config.region, problems)
+
+    instance = instance_facts(variant.instance_type)
+    gpu_types = [t for t in known_instance_types() if instance_facts(t).gpus > 0]
+    if instance is None:
+        problems.append(Problem(f"{path}.instance_type", variant.instance_type, f"no GPU facts for this instance type; known: {', '.join(gpu_types)}"))
+    elif instance.gpus == 0:
+        problems.append(Problem(f"{path}.instance_type", variant.instance_type, f"has no GPU; use one of: {', '.join(gpu_types)}"))
+        instance = None
+    if variant.instance_count < 1:
+        problems.append(Problem(f"{path}.instance_count", variant.instance_count, "at least 1"))
+
+    low, high = TIMEOUT_RANGE
+    for field in ("model_data_download_timeout_in_seconds", "container_startup_health_check_timeout_in_seconds"):
+        value = getattr(variant, field)
+        if value is not None and not low <= value <= high:
+            problems.append(Problem(f"{path}.{field}", value, f"{low}..{high} seconds"))
+
+    for field in ("variant_name", "endpoint_name"):
+        value = getattr(variant, field)
+        if value is not None and not _SAGEMAKER_NAME.match(value):
+            problems.append(Problem(f"{path}.{field}", value, "1-63 letters, digits and hyphens, starting and ending with a letter or digit"))
+
+    if instance is not None and instance.nvme_instance_storage:
+        for field in ("volume_size_in_gb", "kms_key_arn"):
+            value = getattr(variant, field)
+            if value is not None:
+                problems.append(
+                    Problem(f"{path}.{field}", value, f"SageMaker rejects it on {instance.family} instances (NVMe instance storage, encrypted by the hardware); leave it unset")
+                )
+    if variant.volume_size_in_gb is not None and not 1 <= variant.volume_size_in_gb <= 512:
+        problems.append(Problem(f"{path}.volume_size_in_gb", variant.volume_size_in_gb, "1..512 GB"))
+    if variant.kms_key_arn is not None and not _KMS_KEY.match(variant.kms_key_arn):
+        problems.append(Problem(f"{path}.kms_key_arn", variant.kms_key_arn, "a KMS key or alias ARN"))
+
+    secret_setting = "variants.tgi.hub_token_secret" if name == "tgi" else "the container's own secret settings"
+    problems += check_environment(variant.environment, f"{path}.environment", secret_setting)
+
+    if instance is not None and image_ok:
+        problems += container.validate(variant, config, instance, model)
+    return problems
+
+
+def _check_image(path: str, variant: VariantSettings, frameworks: tuple[str, ...], region: str | None, problems: list[Problem]) -> bool:
+    framework, version = variant.image.framework, variant.image.version
+    if framework not in frameworks:
+        problems.append(Problem(f"{path}.image.framework", framework, f"this variant runs {' or '.join(frameworks)}"))
+        return False
+    entry = find_image(framework, version)
+    if entry is None:
+        known = ", ".join(known_versions(framework)) or "none"
+        problems.append(
+            Problem(
+                f"{path}.image.version",
+                version,
+                f"{framework} {version} is not in images/image_table.json (known: {known}); if the sagemaker SDK lists it, run scripts/update_image_table.py {framework}={version}",
+            )
+        )
+        return False
+    if region is not None and region not in entry.regions:
+        problems.append(Problem("region", region, f"{framework} {version} has no image in this region; the SDK registry lists: {', '.join(sorted(entry.regions))}"))
+        return False
+    return True

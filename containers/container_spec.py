@@ -1,0 +1,25 @@
+"""What one serving variant hands to the shared endpoint construct: data, not code."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from images.image_catalog import ImageEntry
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """Image, environment and model data of a SageMaker Model's primary container."""
+
+    image: ImageEntry
+    # Plain environment values (deploy-time tokens allowed, secrets never).
+    environment: Mapping[str, str]
+    # Environment variable -> name or ARN of a Secrets Manager secret. CloudFormation resolves it
+    # at deploy time; the template holds only the reference.
+    secret_environment: Mapping[str, str] = field(default_factory=dict)
+    # A local model.tar.gz shipped as the Model's ModelDataUrl.
+    model_data_archive: Path | None = None
+    # True when the container reads the staged weights prefix of the model bucket.
+    reads_staged_weights: bool = False

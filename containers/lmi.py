@@ -1,0 +1,143 @@
+"""The LMI variant's container: DJL Serving configured by a reviewed `serving.properties`.
+
+Which engines and rolling-batch backends a `serving.properties` may name depends on the image
+generation: LMI v15 (djl-serving 0.33.0) removed lmi-dist, and its vLLM images run engine=Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.version import Version
+
+from config.errors import Problem
+from config.facts import InstanceFacts, ModelFacts
+from config.settings import AppConfig, LmiVariantSettings
+from containers import serving_properties
+from containers.container_spec import ContainerSpec
+from containers.environment import check_managed_names
+from images.image_catalog import ImageEntry
+
+FRAMEWORKS = ("djl-deepspeed", "djl-lmi")
+SETTINGS_PATH = "variants.lmi"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MODEL_ARTIFACTS = PROJECT_ROOT / "model_artifacts"
+BUILD_DIR = PROJECT_ROOT / "build" / "lmi"
+
+_VLLM_ERA_SINCE = Version("0.33.0")
+_MAX_MODEL_LEN_SINCE = Version("0.26.0")
+
+
+@dataclass(frozen=True)
+class LmiGeneration:
+    """What one LMI image generation accepts in serving.properties."""
+
+    description: str
+    engines: frozenset[str]
+    rolling_batches: frozenset[str]
+    async_mode: bool
+    max_model_len: bool
+
+
+def generation(framework: str, version: str) -> LmiGeneration:
+    v = Version(version)
+    if framework == "djl-lmi" and v >= _VLLM_ERA_SINCE:
+        return LmiGeneration(f"{framework} {version} (vLLM era, LMI v15+)", frozenset({"Python"}), frozenset({"auto", "vllm", "disable"}), True, True)
+    engines = {"MPI", "Python"} | ({"DeepSpeed"} if framework == "djl-deepspeed" else set())
+    batches = {"auto", "scheduler", "lmi-dist", "vllm", "disable"} | ({"deepspeed"} if framework == "djl-deepspeed" else set())
+    return LmiGeneration(f"{framework} {version}", frozenset(engines), frozenset(batches), False, v >= _MAX_MODEL_LEN_SINCE)
+
+
+def read_properties(settings: LmiVariantSettings) -> dict[str, str]:
+    """The variant's serving.properties with its option overrides applied."""
+    path = MODEL_ARTIFACTS / settings.serving_properties
+    text = path.read_text()
+    return serving_properties.with_options(serving_properties.parse(text, str(path.relative_to(PROJECT_ROOT))), settings.options)
+
+
+def tensor_parallel_degree(properties: dict[str, str], instance: InstanceFacts) -> int | None:
+    value = properties.get("option.tensor_parallel_degree", "max")
+    if value == "max":
+        return instance.gpus
+    return int(value) if value.isdigit() else None
+
+
+def validate(settings: LmiVariantSettings, config: AppConfig, instance: InstanceFacts, model: ModelFacts) -> list[Problem]:
+    """Problems of the serving.properties (after overrides) for this image and instance."""
+    path = SETTINGS_PATH
+    file_path = f"{path}.serving_properties"
+    source = MODEL_ARTIFACTS / settings.serving_properties
+    if not source.is_file():
+        return [Problem(file_path, settings.serving_properties, f"no such file below model_artifacts/ (have: {', '.join(_known_files())})")]
+    try:
+        props = read_properties(settings)
+    except serving_properties.ServingPropertiesError as error:
+        return [Problem(file_path, settings.serving_properties, str(error))]
+
+    def where(key: str) -> str:
+        name = key.removeprefix("option.")
+        return f"{path}.options.{name}" if name in settings.options else f"{settings.serving_properties} {key}"
+
+    gen = generation(settings.image.framework, settings.image.version)
+    problems: list[Problem] = []
+    engine = props.get("engine")
+    if engine not in gen.engines:
+        problems.append(Problem(where("engine"), engine, f"{gen.description} runs engine {' or '.join(sorted(gen.engines))}"))
+    rolling = props.get("option.rolling_batch", "auto")
+    if rolling not in gen.rolling_batches:
+        problems.append(Problem(where("option.rolling_batch"), rolling, f"{gen.description} accepts rolling_batch {', '.join(sorted(gen.rolling_batches))}"))
+    if not gen.async_mode:
+        if props.get("option.async_mode", "false").lower() == "true":
+            problems.append(Problem(where("option.async_mode"), props["option.async_mode"], f"async mode needs djl-lmi >= {_VLLM_ERA_SINCE}; {gen.description} has none"))
+        if "lmi_vllm" in props.get("option.entryPoint", ""):
+            problems.append(Problem(where("option.entryPoint"), props["option.entryPoint"], f"the vLLM async service needs djl-lmi >= {_VLLM_ERA_SINCE}"))
+    if "option.max_model_len" in props and not gen.max_model_len:
+        problems.append(Problem(where("option.max_model_len"), props["option.max_model_len"], f"not read by {gen.description} (added in {_MAX_MODEL_LEN_SINCE})"))
+    if "option.model_id" in props:
+        problems.append(
+            Problem(where("option.model_id"), props["option.model_id"], "remove it: the app passes the staged weights as OPTION_MODEL_ID, and a file value would win over it")
+        )
+
+    tp = tensor_parallel_degree(props, instance)
+    raw_tp = props.get("option.tensor_parallel_degree", "max")
+    if tp is None or tp < 1 or tp > instance.gpus:
+        problems.append(Problem(where("option.tensor_parallel_degree"), raw_tp, f"must be 1..{instance.gpus} or max ({instance.name} has {instance.gpus} GPUs)"))
+    elif model.num_attention_heads % tp:
+        problems.append(Problem(where("option.tensor_parallel_degree"), raw_tp, f"must divide {model.num_attention_heads} (attention heads of {model.id})"))
+
+    for key in ("option.max_rolling_batch_size", "option.max_model_len"):
+        value = props.get(key)
+        if value is not None and not (value.isdigit() and int(value) > 0):
+            problems.append(Problem(where(key), value, "must be a positive whole number"))
+    max_len = props.get("option.max_model_len", "")
+    if max_len.isdigit() and int(max_len) > model.max_position_embeddings:
+        problems.append(Problem(where("option.max_model_len"), max_len, f"at most {model.max_position_embeddings} (context length of {model.id})"))
+
+    managed = {"OPTION_MODEL_ID": "set by the app to the staged weights' S3 URI"}
+    managed.update(
+        {f"OPTION_{key.removeprefix('option.').upper()}": f"set it in serving.properties or {path}.options (the file wins over the environment)" for key in props if key.startswith("option.")}
+    )
+    problems += check_managed_names(settings.environment, f"{path}.environment", managed)
+    return problems
+
+
+def _known_files() -> list[str]:
+    return sorted(str(p.relative_to(MODEL_ARTIFACTS)) for p in MODEL_ARTIFACTS.rglob("serving.properties"))
+
+
+def container_spec(settings: LmiVariantSettings, config: AppConfig, image: ImageEntry, instance: InstanceFacts, weights_uri: str) -> ContainerSpec:
+    """The recipe's LMI container: code tarball as ModelDataUrl, weights read from S3."""
+    archive = serving_properties.pack(read_properties(settings))
+    environment = {
+        # A deploy-time value (the bucket name is a token): kept out of the tarball so the
+        # archive and its asset hash stay identical across accounts and stages.
+        "OPTION_MODEL_ID": weights_uri,
+        **settings.environment,
+    }
+    return ContainerSpec(
+        image=image,
+        environment=environment,
+        model_data_archive=serving_properties.write_archive(archive, BUILD_DIR),
+        reads_staged_weights=True,
+    )

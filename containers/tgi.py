@@ -1,0 +1,131 @@
+"""The TGI variant's container: Hugging Face LLM inference (text-generation-inference) settings.
+
+TGI reads its launcher arguments from environment variables whose names changed across
+versions; the names are picked here from the image version so a profile states limits once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from packaging.version import Version
+
+from config.errors import Problem
+from config.facts import InstanceFacts, ModelFacts
+from config.settings import AppConfig, TgiVariantSettings
+from containers.container_spec import ContainerSpec
+from containers.environment import check_managed_names, looks_like_secret_value, REDACTED
+from images.image_catalog import ImageEntry
+
+FRAMEWORKS = ("huggingface-llm",)
+SETTINGS_PATH = "variants.tgi"
+
+# TGI 2.0.0 renamed --max-input-length to --max-input-tokens (the old name stays a legacy alias
+# we do not emit); TGI 2.1.0 reads HF_TOKEN (before it, HUGGING_FACE_HUB_TOKEN).
+_INPUT_TOKENS_SINCE = Version("2.0.0")
+_HF_TOKEN_SINCE = Version("2.1.0")
+
+# Secrets Manager secret name, or the ARN of one.
+_SECRET_REF = r"^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+|[A-Za-z0-9/_+=.@-]{1,512})$"
+
+
+@dataclass(frozen=True)
+class TgiEnvNames:
+    max_input: str
+    legacy_max_input: str
+    hub_token: str
+    legacy_hub_token: str
+
+
+def env_names(image_version: str) -> TgiEnvNames:
+    """Environment variable names the given huggingface-llm image version reads."""
+    version = Version(image_version)
+    new_input = version >= _INPUT_TOKENS_SINCE
+    new_token = version >= _HF_TOKEN_SINCE
+    return TgiEnvNames(
+        max_input="MAX_INPUT_TOKENS" if new_input else "MAX_INPUT_LENGTH",
+        legacy_max_input="MAX_INPUT_LENGTH" if new_input else "MAX_INPUT_TOKENS",
+        hub_token="HF_TOKEN" if new_token else "HUGGING_FACE_HUB_TOKEN",
+        legacy_hub_token="HUGGING_FACE_HUB_TOKEN" if new_token else "HF_TOKEN",
+    )
+
+
+def num_gpus(settings: TgiVariantSettings, instance: InstanceFacts) -> int:
+    return settings.num_gpus if settings.num_gpus is not None else instance.gpus
+
+
+def validate(settings: TgiVariantSettings, config: AppConfig, instance: InstanceFacts, model: ModelFacts) -> list[Problem]:
+    """Problems of the TGI-specific settings (generic ones are checked in config.validation)."""
+    path = SETTINGS_PATH
+    problems: list[Problem] = []
+    gpus = num_gpus(settings, instance)
+    if gpus < 1 or gpus > instance.gpus:
+        problems.append(Problem(f"{path}.num_gpus", gpus, f"SM_NUM_GPUS must be 1..{instance.gpus} ({instance.name} has {instance.gpus} GPUs)"))
+    elif model.num_attention_heads % gpus:
+        problems.append(
+            Problem(f"{path}.num_gpus", gpus, f"TGI shards attention heads across GPUs: must divide {model.num_attention_heads} (heads of {model.id})")
+        )
+
+    limits = [("max_input_tokens", settings.max_input_tokens), ("max_total_tokens", settings.max_total_tokens), ("max_batch_total_tokens", settings.max_batch_total_tokens)]
+    for name, value in limits:
+        if value is not None and value < 1:
+            problems.append(Problem(f"{path}.{name}", value, "must be a positive number of tokens"))
+    inp, total, batch = settings.max_input_tokens, settings.max_total_tokens, settings.max_batch_total_tokens
+    if inp is not None and total is not None and not inp < total:
+        problems.append(Problem(f"{path}.max_input_tokens", inp, f"must be less than max_total_tokens ({total}): the rest is room to generate"))
+    if total is not None and batch is not None and not total <= batch:
+        problems.append(Problem(f"{path}.max_batch_total_tokens", batch, f"must be at least max_total_tokens ({total}): one full request must fit a batch"))
+    if total is not None and total > model.max_position_embeddings:
+        problems.append(Problem(f"{path}.max_total_tokens", total, f"at most {model.max_position_embeddings} (context length of {model.id})"))
+
+    names = env_names(settings.image.version)
+    image = f"{settings.image.framework} {settings.image.version}"
+    managed = {
+        "HF_MODEL_ID": "set from model.id",
+        "SM_NUM_GPUS": f"set by {path}.num_gpus",
+        names.max_input: f"set by {path}.max_input_tokens",
+        names.legacy_max_input: f"not read by {image} (it reads {names.max_input}); set {path}.max_input_tokens",
+        "MAX_TOTAL_TOKENS": f"set by {path}.max_total_tokens",
+        "MAX_BATCH_TOTAL_TOKENS": f"set by {path}.max_batch_total_tokens",
+    }
+    problems += check_managed_names(settings.environment, f"{path}.environment", managed)
+
+    secret = settings.hub_token_secret
+    if secret is not None:
+
+
+        if looks_like_secret_value(secret):
+            problems.append(Problem(f"{path}.hub_token_secret", REDACTED, "looks like a token value; give the name or ARN of a Secrets Manager secret that holds it"))
+        elif not re.match(_SECRET_REF, secret):
+            problems.append(Problem(f"{path}.hub_token_secret", secret, "must be a Secrets Manager secret name (letters, digits, /_+=.@-) or secret ARN"))
+    elif model.gated and not config.model.public:
+        problems.append(
+            Problem(
+                f"{path}.hub_token_secret",
+                None,
+                f"{model.id} is gated on the Hugging Face hub: give the name or ARN of a Secrets Manager secret holding a read token, or set model.public=true",
+            )
+        )
+    return problems
+
+
+def container_spec(settings: TgiVariantSettings, config: AppConfig, image: ImageEntry, instance: InstanceFacts, weights_uri: str) -> ContainerSpec:
+    """The recipe's TGI container: weights downloaded from the hub at start-up."""
+    names = env_names(settings.image.version)
+    environment = {
+        "HF_MODEL_ID": config.model.id,
+        # SM_NUM_GPUS must match the GPUs TGI shards across; it defaults to all of the instance's.
+        "SM_NUM_GPUS": str(num_gpus(settings, instance)),
+    }
+    if config.model.revision != "main":
+        environment["REVISION"] = config.model.revision
+    optional = {
+        names.max_input: settings.max_input_tokens,
+        "MAX_TOTAL_TOKENS": settings.max_total_tokens,
+        "MAX_BATCH_TOTAL_TOKENS": settings.max_batch_total_tokens,
+    }
+    environment.update({k: str(v) for k, v in optional.items() if v is not None})
+    environment.update(settings.environment)
+    secrets = {names.hub_token: settings.hub_token_secret} if settings.hub_token_secret else {}
+    return ContainerSpec(image=image, environment=environment, secret_environment=secrets)

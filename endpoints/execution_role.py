@@ -1,0 +1,105 @@
+"""A least-privilege SageMaker execution role: trust scoped to this account, one managed policy."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from endpoints.container_image import ResolvedImage
+
+ENDPOINT_LOG_GROUPS = "/aws/sagemaker/Endpoints"
+
+
+class SageMakerExecutionRole(Construct):
+    """Role that SageMaker assumes to pull the image, read model data and write logs and metrics.
+
+    Permissions live in a customer-managed policy (`self.policy`); grants to more S3 objects are
+    added with `grant_read_objects`. No AWS-managed policy is attached.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, image: ResolvedImage) -> None:
+        super().__init__(scope, id)
+        account, partition, region = cdk.Aws.ACCOUNT_ID, cdk.Aws.PARTITION, cdk.Aws.REGION
+        # Confused-deputy guard: only SageMaker acting for this account may assume the role.
+        principal = iam.ServicePrincipal("sagemaker.amazonaws.com").with_conditions(
+            {
+                "StringEquals": {"aws:SourceAccount": account},
+                "ArnLike": {"aws:SourceArn": f"arn:{partition}:sagemaker:{region}:{account}:*"},
+            }
+        )
+        self.role = iam.Role(self, "Role", assumed_by=principal, description="SageMaker execution role of an LLM endpoint")
+        self.policy = iam.ManagedPolicy(self, "Policy", roles=[self.role], description="Least-privilege access of an LLM endpoint's container")
+
+        self.policy.add_statements(
+            iam.PolicyStatement(
+                sid="PullServingImage",
+                actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                resources=[image.repository_arn()],
+            ),
+            # ecr:GetAuthorizationToken has no resource-level permissions.
+            iam.PolicyStatement(sid="GetRegistryToken", actions=["ecr:GetAuthorizationToken"], resources=["*"]),
+            iam.PolicyStatement(
+                sid="WriteEndpointLogs",
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                resources=[
+                    f"arn:{partition}:logs:{region}:{account}:log-group:{ENDPOINT_LOG_GROUPS}/*",
+                    f"arn:{partition}:logs:{region}:{account}:log-group:{ENDPOINT_LOG_GROUPS}/*:log-stream:*",
+                ],
+            ),
+            # PutMetricData has no resource-level permissions; the namespace condition scopes it.
+            iam.PolicyStatement(
+                sid="PutEndpointMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/Endpoints*"]}},
+            ),
+        )
+        acknowledge(
+            self.policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "ecr:GetAuthorizationToken and cloudwatch:PutMetricData support no resource-level permissions; "
+            "the metrics statement is limited to the /aws/sagemaker/Endpoints namespace by condition.",
+        )
+        acknowledge(
+            self.policy,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:{ENDPOINT_LOG_GROUPS}/*]",
+            "SageMaker names the log group after the endpoint, which is created after this role; "
+            "access is limited to endpoint log groups of this account and region.",
+        )
+        acknowledge(
+            self.policy,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:{ENDPOINT_LOG_GROUPS}/*:log-stream:*]",
+            "Log streams are created per instance at run time; limited to endpoint log groups of this account and region.",
+        )
+
+    def grant_read_objects(self, sid: str, bucket_arn: str, key_pattern: str, *, why: str = "") -> None:
+        """Read objects matching `key_pattern` (`prefix*` or one key) and list only that prefix.
+
+        A wildcard pattern is acknowledged to cdk-nag with `why` as the reason.
+        """
+        if "*" in key_pattern:
+            if not why:
+                raise ValueError("a wildcard grant needs a reason a reviewer can accept")
+            acknowledge(self.policy, f"AwsSolutions-IAM5[Resource::{nag_form(bucket_arn)}/{key_pattern}]", why)
+        self.policy.add_statements(
+            iam.PolicyStatement(sid=f"{sid}Objects", actions=["s3:GetObject"], resources=[f"{bucket_arn}/{key_pattern}"]),
+            iam.PolicyStatement(
+                sid=f"{sid}List",
+                actions=["s3:ListBucket"],
+                resources=[bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [key_pattern]}},
+            ),
+        )
+
+
+def nag_form(value: str) -> str:
+    """`value` as cdk-nag prints it in finding ids (pseudo parameters as <AWS::Name>)."""
+    for token, name in ((cdk.Aws.PARTITION, "Partition"), (cdk.Aws.ACCOUNT_ID, "AccountId"), (cdk.Aws.REGION, "Region")):
+        value = value.replace(token, f"<AWS::{name}>")
+    return value
+
+
+def acknowledge(construct: Construct, finding: str, reason: str) -> None:
+    """Record a reviewed cdk-nag finding on the narrowest construct it concerns."""
+    cdk.Validations.of(construct).acknowledge(cdk.Acknowledgment(id=finding, reason=reason))

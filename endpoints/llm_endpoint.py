@@ -1,0 +1,116 @@
+"""One construct for every serving variant: a SageMaker Model, EndpointConfig and Endpoint.
+
+The variants differ only in the `ContainerSpec` they pass (image, environment, model data).
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from containers.container_spec import ContainerSpec
+from endpoints.container_image import resolve_image
+from endpoints.execution_role import SageMakerExecutionRole
+
+
+class LlmEndpoint(Construct):
+    """A real-time endpoint serving `container` on GPU instances.
+
+    Model and EndpointConfig get no physical names, so CloudFormation can replace them (a new
+    config is created, the endpoint switches to it, the old one is deleted).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        container: ContainerSpec,
+        instance_type: str,
+        instance_count: int = 1,
+        variant_name: str = "AllTraffic",
+        model_data_download_timeout_in_seconds: int | None = None,
+        container_startup_health_check_timeout_in_seconds: int | None = None,
+        endpoint_name: str | None = None,
+        volume_size_in_gb: int | None = None,
+        kms_key: kms.IKey | None = None,
+        model_bucket: s3.IBucket | None = None,
+        weights_prefix: str | None = None,
+    ) -> None:
+        """
+        :param container: image, environment and model data of the variant.
+        :param model_data_download_timeout_in_seconds: default: SageMaker's default.
+        :param container_startup_health_check_timeout_in_seconds: default: SageMaker's default.
+        :param endpoint_name: default: a name CloudFormation generates.
+        :param volume_size_in_gb: default: SageMaker's default (must stay unset on NVMe families).
+        :param kms_key: default: none (must stay unset on NVMe families).
+        :param model_bucket: bucket of the staged weights; required when the container reads them.
+        :param weights_prefix: key prefix (ending in /) of the staged weights in `model_bucket`.
+        """
+        super().__init__(scope, id)
+        image = resolve_image(self, "ImageRegistry", container.image)
+        self.execution_role = SageMakerExecutionRole(self, "ExecutionRole", image=image)
+
+        model_data_url = None
+        if container.model_data_archive is not None:
+            code = s3_assets.Asset(self, "ModelData", path=str(container.model_data_archive))
+            self.execution_role.grant_read_objects("ReadModelData", code.bucket.bucket_arn, code.s3_object_key)
+            model_data_url = code.s3_object_url
+        if container.reads_staged_weights:
+            if model_bucket is None or not weights_prefix:
+                raise ValueError("model_bucket and weights_prefix are required when the container reads staged weights")
+            self.execution_role.grant_read_objects(
+                "ReadWeights",
+                model_bucket.bucket_arn,
+                f"{weights_prefix}*",
+                why="Read-only access to the staged weights of this model and revision, the prefix the container loads.",
+            )
+
+        environment = dict(container.environment)
+        for name, secret in container.secret_environment.items():
+            # A dynamic reference: CloudFormation resolves it at deploy time; templates and
+            # cdk.out hold only the secret's name. DescribeModel shows the resolved value.
+            environment[name] = cdk.SecretValue.secrets_manager(secret).unsafe_unwrap()
+
+        self.model = sagemaker.CfnModel(
+            self,
+            "Model",
+            execution_role_arn=self.execution_role.role.role_arn,
+            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
+                image=image.uri,
+                mode="SingleModel",
+                environment=environment,
+                model_data_url=model_data_url,
+            ),
+        )
+        # The container starts only once the role can pull the image and read model data.
+        self.model.node.add_dependency(self.execution_role.policy)
+
+        self.endpoint_config = sagemaker.CfnEndpointConfig(
+            self,
+            "EndpointConfig",
+            kms_key_id=kms_key.key_arn if kms_key else None,
+            production_variants=[
+                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                    variant_name=variant_name,
+                    model_name=self.model.attr_model_name,
+                    initial_instance_count=instance_count,
+                    instance_type=instance_type,
+                    initial_variant_weight=1.0,
+                    model_data_download_timeout_in_seconds=model_data_download_timeout_in_seconds,
+                    container_startup_health_check_timeout_in_seconds=container_startup_health_check_timeout_in_seconds,
+                    volume_size_in_gb=volume_size_in_gb,
+                )
+            ],
+        )
+        self.endpoint = sagemaker.CfnEndpoint(
+            self,
+            "Endpoint",
+            endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
+            endpoint_name=endpoint_name,
+        )
+        self.variant_name = variant_name

@@ -1,0 +1,47 @@
+"""Composes the app's stacks from a configuration, and enables the checks every synth runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks
+
+from config.settings import AppConfig
+from stacks.llm_endpoint_stack import LlmEndpointStack
+from stacks.model_bucket_stack import ModelBucketStack
+
+BUCKET_STACK_ID = "LlmModelBucket"
+ENDPOINT_STACK_IDS = {"tgi": "LlmEndpointTgi", "lmi": "LlmEndpointLmi"}
+
+
+@dataclass
+class ComposedApp:
+    bucket_stack: ModelBucketStack
+    endpoint_stacks: dict[str, LlmEndpointStack]
+
+
+def compose(scope: cdk.App | cdk.Stage, config: AppConfig) -> ComposedApp:
+    """The bucket stack and one endpoint stack per enabled variant, in `config`'s environment."""
+    env = cdk.Environment(account=config.account, region=config.region)
+    bucket_stack = ModelBucketStack(scope, BUCKET_STACK_ID, bucket_name_prefix=config.bucket.name_prefix, env=env, description="Model weights bucket (stateful, retained)")
+    endpoint_stacks = {
+        name: LlmEndpointStack(
+            scope,
+            ENDPOINT_STACK_IDS[name],
+            config=config,
+            variant=name,
+            env=env,
+            description=f"LLM streaming endpoint, {name} variant ({config.model.id})",
+        )
+        for name in config.variants.enabled()
+    }
+    for stack in endpoint_stacks.values():
+        # Deploy order only: endpoints read weights from the bucket, by name, not by reference.
+        stack.add_stack_dependency(bucket_stack)
+    return ComposedApp(bucket_stack, endpoint_stacks)
+
+
+def add_checks(scope: cdk.App | cdk.Stage) -> None:
+    """cdk-nag packs that every synth runs; a finding fails the synth."""
+    cdk.Validations.of(scope).add_plugins(AwsSolutionsChecks(scope), HIPAASecurityChecks(scope))

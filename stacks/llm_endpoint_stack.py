@@ -1,0 +1,60 @@
+"""Stateless stack of one serving variant: execution role, Model, EndpointConfig, Endpoint."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from config.facts import instance_facts
+from config.settings import AppConfig
+from containers.registry import CONTAINERS
+from endpoints.execution_role import acknowledge
+from endpoints.llm_endpoint import LlmEndpoint
+from images.image_catalog import find_image
+from stacks.model_bucket_stack import model_bucket_name
+
+
+class LlmEndpointStack(cdk.Stack):
+    """Serves variant `variant` of `config`; can be destroyed and recreated freely."""
+
+    def __init__(self, scope: Construct, id: str, *, config: AppConfig, variant: str, **kwargs) -> None:
+        super().__init__(scope, id, **kwargs)
+        settings = getattr(config.variants, variant)
+        prefix = config.weights_s3_prefix()
+        model_bucket = s3.Bucket.from_bucket_name(self, "ModelBucket", model_bucket_name(self, config.bucket.name_prefix))
+        container = CONTAINERS[variant].container_spec(
+            settings,
+            config,
+            find_image(settings.image.framework, settings.image.version),
+            instance_facts(settings.instance_type),
+            f"s3://{model_bucket.bucket_name}/{prefix}",
+        )
+        kms_key = kms.Key.from_key_arn(self, "VolumeKey", settings.kms_key_arn) if settings.kms_key_arn else None
+        self.endpoint = LlmEndpoint(
+            self,
+            "LlmEndpoint",
+            container=container,
+            instance_type=settings.instance_type,
+            instance_count=settings.instance_count,
+            variant_name=settings.variant_name,
+            model_data_download_timeout_in_seconds=settings.model_data_download_timeout_in_seconds,
+            container_startup_health_check_timeout_in_seconds=settings.container_startup_health_check_timeout_in_seconds,
+            endpoint_name=settings.endpoint_name,
+            volume_size_in_gb=settings.volume_size_in_gb,
+            kms_key=kms_key,
+            model_bucket=model_bucket,
+            weights_prefix=prefix,
+        )
+        if instance_facts(settings.instance_type).nvme_instance_storage:
+            acknowledge(
+                self.endpoint.endpoint_config,
+                "HIPAA.Security-SageMakerEndpointConfigurationKMSKeyConfigured",
+                f"{settings.instance_type} serves from NVMe instance storage, encrypted at rest by the hardware; SageMaker rejects a KmsKeyId for it.",
+            )
+        # What the smoke test reads to find and call the endpoint.
+        self.endpoint_name_output = cdk.CfnOutput(self, "EndpointName", value=self.endpoint.endpoint.attr_endpoint_name)
+        self.variant_name_output = cdk.CfnOutput(self, "VariantName", value=settings.variant_name)
+        self.serving_variant_output = cdk.CfnOutput(self, "ServingVariant", value=variant, description="tgi or lmi: which container serves the endpoint")
+        self.region_output = cdk.CfnOutput(self, "Region", value=self.region)
