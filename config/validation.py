@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from config.errors import Problem
-from config.facts import instance_facts, known_instance_types, missing_model_facts, model_facts
+from config.facts import ModelFacts, instance_facts, known_instance_types, missing_model_facts, model_facts
 from config.settings import AppConfig, VariantSettings
 from containers.environment import check_environment
 from containers.registry import CONTAINERS
@@ -25,8 +25,10 @@ def validate(config: AppConfig) -> list[Problem]:
     problems: list[Problem] = []
     if config.account is not None and not _ACCOUNT.match(config.account):
         problems.append(Problem("account", config.account, "a 12-digit AWS account id"))
-    if config.region is not None and not _REGION.match(config.region):
-        problems.append(Problem("region", config.region, "an AWS region name like us-east-1"))
+    region = config.region
+    if region is not None and not _REGION.match(region):
+        problems.append(Problem("region", region, "an AWS region name like us-east-1"))
+        region = None  # reported once, not again per image
     if not _BUCKET_PREFIX.match(config.bucket.name_prefix):
         problems.append(Problem("bucket.name_prefix", config.bucket.name_prefix, "3-24 lowercase letters, digits and hyphens, starting with a letter (the name adds -<account>-<region>)"))
     prefix = config.weights.s3_prefix
@@ -39,18 +41,19 @@ def validate(config: AppConfig) -> list[Problem]:
     if config.model.dtype_bytes not in (1, 2, 4):
         problems.append(Problem("model.dtype_bytes", config.model.dtype_bytes, "1, 2 or 4 bytes per weight"))
 
+    problems_before_model = len(problems)
     missing = missing_model_facts(config.model)
     for name in missing:
         problems.append(Problem(f"model.{name}", None, f"no facts for {config.model.id}: set model.{name} (or add the model to config/data/model_facts.json)"))
     for name, value in _positive_model_settings(config).items():
         if value is not None and value <= 0:
             problems.append(Problem(f"model.{name}", value, "must be positive"))
-    if missing or problems:
+    if len(problems) > problems_before_model:
         return problems  # variant checks need sound model facts
 
     model = model_facts(config.model)
     for name, variant in config.variants.enabled().items():
-        problems += _validate_variant(name, variant, config, model)
+        problems += _validate_variant(name, variant, config, model, region)
     return problems
 
 
@@ -66,12 +69,12 @@ def _positive_model_settings(config: AppConfig) -> dict:
     }
 
 
-def _validate_variant(name: str, variant: VariantSettings, config: AppConfig, model) -> list[Problem]:
+def _validate_variant(name: str, variant: VariantSettings, config: AppConfig, model: ModelFacts, region: str | None) -> list[Problem]:
     path = f"variants.{name}"
     container = CONTAINERS[name]
     problems: list[Problem] = []
 
-    image_ok = _check_image(path, variant, container.FRAMEWORKS, config.region, problems)
+    image_ok = _check_image(path, variant, container.FRAMEWORKS, region, problems)
 
     instance = instance_facts(variant.instance_type)
     gpu_types = [t for t in known_instance_types() if instance_facts(t).gpus > 0]

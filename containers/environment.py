@@ -12,7 +12,8 @@ _NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,1023}$")
 MAX_ENTRIES = 100
 MAX_VALUE_LENGTH = 1024
 
-_SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIAL)", re.I)
+# Whole name segments: HF_TOKEN is a secret, MAX_INPUT_TOKENS is not.
+_SECRET_NAME = re.compile(r"(^|_)(TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIALS?)(_|$)", re.I)
 _SECRET_VALUE = re.compile(r"(hf_[A-Za-z0-9]{20,}|(AKIA|ASIA)[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY-----)")
 REDACTED = "<redacted>"
 

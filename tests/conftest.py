@@ -1,0 +1,75 @@
+"""Shared fixtures: the app built as app.py builds it, per profile, with Templates per stack."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+import aws_cdk as cdk  # noqa: E402
+from aws_cdk.assertions import Template  # noqa: E402
+
+from config.loader import load_config  # noqa: E402
+from stacks.composition import ComposedApp, add_checks, compose  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+# An App built in a test ignores cdk.json: pass its context (feature flags, profile) explicitly.
+CDK_JSON_CONTEXT = json.loads((ROOT / "cdk.json").read_text())["context"]
+
+
+@dataclass
+class BuiltApp:
+    app: cdk.App
+    composed: ComposedApp
+
+    def template(self, variant: str | None = None) -> Template:
+        stack = self.composed.bucket_stack if variant is None else self.composed.endpoint_stacks[variant]
+        return Template.from_stack(stack)
+
+    def synth(self) -> cdk.cx_api.CloudAssembly:
+        return self.app.synth()
+
+
+def build_app(tmp_path: Path, checks: bool = True, **context: object) -> BuiltApp:
+    """The app of app.py with cdk.json context plus `context` overrides (dotted keys)."""
+    app = cdk.App(context={**CDK_JSON_CONTEXT, **context}, outdir=str(tmp_path))
+    config = load_config(app.node.get_all_context())
+    composed = compose(app, config)
+    if checks:
+        add_checks(app)
+    return BuiltApp(app, composed)
+
+
+@pytest.fixture(scope="session")
+def seed_app(tmp_path_factory: pytest.TempPathFactory) -> BuiltApp:
+    return build_app(tmp_path_factory.mktemp("seed"))
+
+
+@pytest.fixture(scope="session")
+def current_app(tmp_path_factory: pytest.TempPathFactory) -> BuiltApp:
+    return build_app(tmp_path_factory.mktemp("current"), profile="current")
+
+
+@pytest.fixture(scope="session")
+def us_east_1_app(tmp_path_factory: pytest.TempPathFactory) -> BuiltApp:
+    return build_app(tmp_path_factory.mktemp("us-east-1"), account="111122223333", region="us-east-1")
+
+
+@pytest.fixture(scope="session")
+def tgi(seed_app: BuiltApp) -> Template:
+    return seed_app.template("tgi")
+
+
+@pytest.fixture(scope="session")
+def lmi(seed_app: BuiltApp) -> Template:
+    return seed_app.template("lmi")
+
+
+@pytest.fixture(scope="session")
+def bucket(seed_app: BuiltApp) -> Template:
+    return seed_app.template()

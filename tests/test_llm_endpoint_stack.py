@@ -1,0 +1,189 @@
+"""Every SPEC Part 1 value of the reference recipe, asserted in the synthesized templates."""
+
+from __future__ import annotations
+
+import tarfile
+from pathlib import Path
+
+from aws_cdk.assertions import Match, Template
+
+SEED_TGI_ENV = {
+    "HF_MODEL_ID": "meta-llama/Llama-2-13b-chat-hf",
+    "SM_NUM_GPUS": "4",
+    "MAX_INPUT_LENGTH": "2048",
+    "MAX_TOTAL_TOKENS": "4096",
+    "MAX_BATCH_TOTAL_TOKENS": "8192",
+}
+SEED_SERVING_PROPERTIES = {
+    "engine": "MPI",
+    "option.entryPoint": "djl_python.huggingface",
+    "option.tensor_parallel_degree": "4",
+    "option.low_cpu_mem_usage": "TRUE",
+    "option.rolling_batch": "lmi-dist",
+    "option.max_rolling_batch_size": "64",
+    "option.model_loading_timeout": "900",
+    "option.paged_attention": "true",
+}
+
+
+def model_environment(template: Template) -> dict:
+    (model,) = template.find_resources("AWS::SageMaker::Model").values()
+    return model["Properties"]["PrimaryContainer"]["Environment"]
+
+
+def only_variant(template: Template) -> dict:
+    (config,) = template.find_resources("AWS::SageMaker::EndpointConfig").values()
+    (variant,) = config["Properties"]["ProductionVariants"]
+    return variant
+
+
+# --- TGI -----------------------------------------------------------------------------------------
+
+
+def test_tgi_environment_is_the_recipes(tgi):
+    environment = model_environment(tgi)
+    assert {k: environment[k] for k in SEED_TGI_ENV} == SEED_TGI_ENV
+
+
+def test_tgi_token_is_a_secrets_manager_reference_not_a_value(tgi):
+    token = model_environment(tgi)["HUGGING_FACE_HUB_TOKEN"]
+    assert token == "{{resolve:secretsmanager:llm-endpoints/huggingface-hub-token:SecretString:::}}"
+
+
+def test_tgi_image_is_huggingface_llm_1_0_3_in_us_east_1(us_east_1_app):
+    template = us_east_1_app.template("tgi")
+    template.has_resource_properties(
+        "AWS::SageMaker::Model",
+        {
+            "PrimaryContainer": Match.object_like(
+                {"Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:2.0.1-tgi1.0.3-gpu-py39-cu118-ubuntu20.04"}
+            )
+        },
+    )
+
+
+def test_tgi_endpoint_config_is_one_g5_12xlarge_with_seed_timeouts(tgi):
+    assert only_variant(tgi) | {"ModelName": None} == {
+        "VariantName": "AllTraffic",
+        "InstanceType": "ml.g5.12xlarge",
+        "InitialInstanceCount": 1,
+        "InitialVariantWeight": 1,
+        "ModelDataDownloadTimeoutInSeconds": 3600,
+        "ContainerStartupHealthCheckTimeoutInSeconds": 3600,
+        "ModelName": None,
+    }
+
+
+def test_current_tgi_reads_max_input_tokens_and_hf_token(current_app):
+    environment = model_environment(current_app.template("tgi"))
+    assert environment["MAX_INPUT_TOKENS"] == "2048"
+    assert "MAX_INPUT_LENGTH" not in environment
+    assert environment["HF_TOKEN"].startswith("{{resolve:secretsmanager:")
+    assert "HUGGING_FACE_HUB_TOKEN" not in environment
+    assert "MAX_BATCH_TOTAL_TOKENS" not in environment
+
+
+# --- LMI -----------------------------------------------------------------------------------------
+
+
+def test_lmi_image_is_djl_deepspeed_0_25_0_in_us_east_1(us_east_1_app):
+    us_east_1_app.template("lmi").has_resource_properties(
+        "AWS::SageMaker::Model",
+        {"PrimaryContainer": Match.object_like({"Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.25.0-deepspeed0.11.0-cu118"})},
+    )
+
+
+def test_lmi_model_environment_has_loading_timeout_and_weights_uri(us_east_1_app):
+    environment = model_environment(us_east_1_app.template("lmi"))
+    assert environment == {
+        "MODEL_LOADING_TIMEOUT": "3600",
+        "OPTION_MODEL_ID": "s3://llm-models-111122223333-us-east-1/models/meta-llama/Llama-2-13b-chat-hf/main/",
+    }
+
+
+def test_lmi_endpoint_config_is_variant1_on_one_g5_12xlarge(lmi):
+    variant = only_variant(lmi)
+    assert variant["VariantName"] == "variant1"
+    assert variant["InstanceType"] == "ml.g5.12xlarge"
+    assert variant["InitialInstanceCount"] == 1
+    assert variant["ModelDataDownloadTimeoutInSeconds"] == 3600
+    assert variant["ContainerStartupHealthCheckTimeoutInSeconds"] == 3600
+
+
+def test_lmi_model_data_is_the_packed_serving_properties(seed_app, lmi):
+    (model,) = lmi.find_resources("AWS::SageMaker::Model").values()
+    url = model["Properties"]["PrimaryContainer"]["ModelDataUrl"]["Fn::Sub"]
+    asset_hash = url.rsplit("/", 1)[1].split(".")[0]
+    archive = next(Path(seed_app.synth().directory).glob(f"asset.{asset_hash}*"))
+    with tarfile.open(archive) as tar:
+        assert tar.getnames() == ["serving.properties"]
+        text = tar.extractfile("serving.properties").read().decode()
+    properties = dict(line.split("=", 1) for line in text.splitlines())
+    assert properties == SEED_SERVING_PROPERTIES
+
+
+def test_lmi_weights_uri_is_not_in_the_tarball(lmi):
+    # OPTION_MODEL_ID carries the deploy-time bucket name; the tarball stays account-independent.
+    assert "OPTION_MODEL_ID" in model_environment(lmi)
+    assert "option.model_id" not in SEED_SERVING_PROPERTIES
+
+
+def test_current_lmi_runs_vllm_on_djl_lmi(current_app):
+    template = current_app.template("lmi")
+    (mapping,) = template.to_json()["Mappings"].values()
+    assert mapping["us-east-1"]["uri"].endswith("/djl-inference:0.38.0-lmi29.0.0-cu130")
+
+
+# --- Shared construct behaviour ------------------------------------------------------------------
+
+
+def test_model_and_endpoint_config_have_no_physical_names(tgi, lmi):
+    for template in (tgi, lmi):
+        for resource_type, name_key in (("AWS::SageMaker::Model", "ModelName"), ("AWS::SageMaker::EndpointConfig", "EndpointConfigName")):
+            for resource in template.find_resources(resource_type).values():
+                assert name_key not in resource["Properties"]
+
+
+def test_endpoint_name_is_generated_unless_configured(tgi, tmp_path):
+    from tests.conftest import build_app
+
+    (endpoint,) = tgi.find_resources("AWS::SageMaker::Endpoint").values()
+    assert "EndpointName" not in endpoint["Properties"]
+    named = build_app(tmp_path, checks=False, **{"variants.tgi.endpoint_name": "llama2-tgi"}).template("tgi")
+    named.has_resource_properties("AWS::SageMaker::Endpoint", {"EndpointName": "llama2-tgi"})
+
+
+def test_environment_agnostic_stack_maps_image_per_region(tgi):
+    (mapping,) = tgi.to_json()["Mappings"].values()
+    assert mapping["us-east-1"]["account"] == "763104351884"
+    assert mapping["eu-central-2"]["account"] == "380420809688"
+    assert len(mapping) == 45
+    tgi.has_resource_properties(
+        "AWS::SageMaker::Model",
+        {"PrimaryContainer": Match.object_like({"Image": {"Fn::FindInMap": [Match.any_value(), {"Ref": "AWS::Region"}, "uri"]}})},
+    )
+
+
+def test_stack_outputs_what_the_smoke_test_needs(tgi, lmi):
+    for template, variant_name, serving in ((tgi, "AllTraffic", "tgi"), (lmi, "variant1", "lmi")):
+        outputs = template.to_json()["Outputs"]
+        (endpoint_id,) = template.find_resources("AWS::SageMaker::Endpoint")
+        assert outputs["EndpointName"]["Value"] == {"Fn::GetAtt": [endpoint_id, "EndpointName"]}
+        assert outputs["VariantName"]["Value"] == variant_name
+        assert outputs["ServingVariant"]["Value"] == serving
+        assert outputs["Region"]["Value"] == {"Ref": "AWS::Region"}
+
+
+def test_disabled_variant_has_no_stack(tmp_path):
+    from tests.conftest import build_app
+
+    built = build_app(tmp_path, checks=False, **{"variants.lmi.enabled": "false"})
+    assert list(built.composed.endpoint_stacks) == ["tgi"]
+
+
+def test_instance_settings_reach_the_endpoint_config(tmp_path):
+    from tests.conftest import build_app
+
+    built = build_app(tmp_path, checks=False, **{"variants.tgi.instance_type": "ml.g5.48xlarge", "variants.tgi.instance_count": "2"})
+    variant = only_variant(built.template("tgi"))
+    assert (variant["InstanceType"], variant["InitialInstanceCount"]) == ("ml.g5.48xlarge", 2)

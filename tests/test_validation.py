@@ -1,0 +1,253 @@
+"""Bad input stops the synth with one line per problem: setting path, value, what is allowed."""
+
+from __future__ import annotations
+
+import pytest
+
+from config.errors import ConfigError
+from config.loader import load_config
+
+FAKE_HF_TOKEN = "hf_" + "FAKE" * 9  # an obvious fake, built so no token-shaped literal is stored
+
+
+def problems(**context: object) -> list[str]:
+    """Lines of the ConfigError raised for `context` (dotted keys)."""
+    with pytest.raises(ConfigError) as raised:
+        load_config(context)
+    lines = str(raised.value).splitlines()
+    assert all(line.startswith("config error: ") for line in lines)
+    return lines
+
+
+def only(**context: object) -> str:
+    lines = problems(**context)
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def ctx(**dotted: object) -> dict:
+    """Dotted keys as -c gives them: `variants__tgi__num_gpus` -> `variants.tgi.num_gpus`."""
+    return {k.replace("__", "."): v for k, v in dotted.items()}
+
+
+def fails(**dotted: object) -> str:
+    return only(**ctx(**dotted))
+
+
+def test_seed_and_current_profiles_are_valid():
+    assert load_config({}).profile == "llama2-13b-seed"
+    assert load_config({"profile": "current"}).variants.lmi.image.framework == "djl-lmi"
+
+
+def test_cdk_owned_context_keys_are_ignored():
+    config = load_config({"@aws-cdk/core:newStyleStackSynthesis": True, "aws:cdk:enable-path-metadata": True, "cli-telemetry": False})
+    assert config.profile == "llama2-13b-seed"
+
+
+def test_rejects_unknown_setting_with_suggestion():
+    line = fails(variants__tgi__instnace_type="ml.g5.48xlarge")
+    assert "variants.tgi.instnace_type = 'ml.g5.48xlarge'" in line
+    assert "did you mean 'instance_type'" in line
+
+
+def test_rejects_unknown_top_level_key():
+    assert "profle = 'current': unknown setting" in fails(profle="current")
+
+
+def test_rejects_unknown_profile():
+    line = fails(profile="llama3")
+    assert "profile = 'llama3'" in line and "llama2-13b-seed, current" in line
+
+
+def test_rejects_unknown_variant():
+    line = fails(variants__mistral__enabled="true")
+    assert "unknown variant 'mistral'; allowed: tgi, lmi" in line
+
+
+def test_rejects_value_of_wrong_type():
+    assert "variants.tgi.instance_count = 'two': must be a whole number" in fails(variants__tgi__instance_count="two")
+
+
+def test_command_line_strings_are_converted_to_setting_types():
+    config = load_config(ctx(variants__tgi__instance_count="2", variants__lmi__enabled="false", variants__tgi__max_batch_total_tokens="none"))
+    assert config.variants.tgi.instance_count == 2
+    assert config.variants.lmi.enabled is False
+    assert config.variants.tgi.max_batch_total_tokens is None
+
+
+def test_rejects_instance_type_without_gpu_facts():
+    line = fails(variants__tgi__instance_type="ml.g9.12xlarge")
+    assert "variants.tgi.instance_type = 'ml.g9.12xlarge': no GPU facts" in line and "ml.g5.12xlarge" in line
+
+
+def test_rejects_instance_type_without_gpu():
+    assert "variants.lmi.instance_type = 'ml.m5.xlarge': has no GPU" in fails(variants__lmi__instance_type="ml.m5.xlarge")
+
+
+def test_rejects_sm_num_gpus_above_instance_gpus():
+    line = fails(variants__tgi__num_gpus="8")
+    assert "variants.tgi.num_gpus = 8: SM_NUM_GPUS must be 1..4 (ml.g5.12xlarge has 4 GPUs)" in line
+
+
+def test_rejects_sm_num_gpus_not_dividing_attention_heads():
+    line = fails(variants__tgi__num_gpus="3")
+    assert "variants.tgi.num_gpus = 3" in line and "must divide 40" in line
+
+
+def test_rejects_tp_degree_above_gpu_count():
+    line = fails(variants__lmi__options__tensor_parallel_degree="8")
+    assert "variants.lmi.options.tensor_parallel_degree = '8': must be 1..4 or max" in line
+
+
+def test_rejects_tp_degree_not_dividing_attention_heads():
+    line = fails(variants__lmi__instance_type="ml.g5.48xlarge", variants__lmi__options__tensor_parallel_degree="3")
+    assert "tensor_parallel_degree = '3': must divide 40" in line
+
+
+def test_rejects_input_tokens_not_below_total_tokens():
+    line = fails(variants__tgi__max_input_tokens="4096")
+    assert "variants.tgi.max_input_tokens = 4096: must be less than max_total_tokens (4096)" in line
+
+
+def test_rejects_batch_total_below_total_tokens():
+    line = fails(variants__tgi__max_batch_total_tokens="2048")
+    assert "variants.tgi.max_batch_total_tokens = 2048: must be at least max_total_tokens (4096)" in line
+
+
+def test_accepts_batch_total_equal_to_total_tokens():
+    assert load_config(ctx(variants__tgi__max_batch_total_tokens="4096")).variants.tgi.max_batch_total_tokens == 4096
+
+
+def test_rejects_total_tokens_beyond_model_context():
+    line = fails(variants__tgi__max_total_tokens="8192", variants__tgi__max_batch_total_tokens="16384")
+    assert "variants.tgi.max_total_tokens = 8192: at most 4096" in line
+
+
+@pytest.mark.parametrize("field", ["model_data_download_timeout_in_seconds", "container_startup_health_check_timeout_in_seconds"])
+@pytest.mark.parametrize("value", ["59", "3601"])
+def test_rejects_timeouts_outside_60_to_3600(field, value):
+    assert f"variants.lmi.{field} = {value}: 60..3600 seconds" in fails(**{f"variants__lmi__{field}": value})
+
+
+@pytest.mark.parametrize("value", ["60", "3600"])
+def test_accepts_timeouts_at_the_bounds(value):
+    config = load_config(ctx(variants__lmi__container_startup_health_check_timeout_in_seconds=value))
+    assert config.variants.lmi.container_startup_health_check_timeout_in_seconds == int(value)
+
+
+def test_rejects_image_version_not_in_registry_table():
+    line = fails(variants__tgi__image__version="9.9.9")
+    assert "variants.tgi.image.version = '9.9.9'" in line and "known: 1.0.3, 3.3.6" in line
+
+
+def test_rejects_image_version_unknown_in_region():
+    # djl-lmi 0.38.0 is listed in 44 regions; the SDK registry has no me-west-1 row for it.
+    line = fails(profile="current", region="me-west-1")
+    assert "region = 'me-west-1': djl-lmi 0.38.0 has no image in this region" in line
+
+
+def test_rejects_framework_of_other_container():
+    line = fails(variants__tgi__image__framework="djl-lmi", variants__tgi__image__version="0.38.0")
+    assert "variants.tgi.image.framework = 'djl-lmi': this variant runs huggingface-llm" in line
+
+
+def test_rejects_lmi_dist_on_vllm_era_lmi():
+    line = fails(profile="current", variants__lmi__options__rolling_batch="lmi-dist")
+    assert "variants.lmi.options.rolling_batch = 'lmi-dist'" in line and "(vLLM era, LMI v15+) accepts rolling_batch auto, disable, vllm" in line
+
+
+def test_rejects_engine_mpi_on_vllm_era_lmi():
+    # The seed file (engine=MPI, lmi-dist) on a current image: both problems, one line each.
+    lines = problems(**ctx(profile="current", variants__lmi__serving_properties="lmi/llama2-13b-seed/serving.properties"))
+    assert any("serving.properties engine = 'MPI': djl-lmi 0.38.0 (vLLM era, LMI v15+) runs engine Python" in line for line in lines)
+    assert any("option.rolling_batch = 'lmi-dist'" in line for line in lines)
+
+
+def test_rejects_vllm_async_mode_on_lmi_0_25():
+    lines = problems(**ctx(variants__lmi__serving_properties="lmi/current/serving.properties"))
+    assert any("option.async_mode = 'true': async mode needs djl-lmi >= 0.33.0" in line for line in lines)
+    assert any("option.max_model_len = '4096': not read by djl-deepspeed 0.25.0" in line for line in lines)
+
+
+def test_rejects_max_input_length_on_tgi_3():
+    line = fails(profile="current", variants__tgi__environment__MAX_INPUT_LENGTH="2048")
+    assert "variants.tgi.environment.MAX_INPUT_LENGTH = '2048': not read by huggingface-llm 3.3.6 (it reads MAX_INPUT_TOKENS)" in line
+
+
+def test_rejects_max_input_tokens_on_tgi_1():
+    line = fails(variants__tgi__environment__MAX_INPUT_TOKENS="2048")
+    assert "MAX_INPUT_TOKENS = '2048': not read by huggingface-llm 1.0.3 (it reads MAX_INPUT_LENGTH)" in line
+
+
+def test_rejects_option_model_id_in_serving_properties():
+    line = fails(variants__lmi__options__model_id="s3://some-bucket/weights/")
+    assert "variants.lmi.options.model_id" in line and "OPTION_MODEL_ID" in line
+
+
+@pytest.mark.parametrize("field,value", [("kms_key_arn", "arn:aws:kms:us-east-1:111122223333:key/abcd-1234"), ("volume_size_in_gb", "100")])
+@pytest.mark.parametrize("instance_type", ["ml.g5.12xlarge", "ml.p4d.24xlarge"])
+def test_rejects_volume_settings_on_nvme_families(field, value, instance_type):
+    line = fails(**{"variants__tgi__instance_type": instance_type, f"variants__tgi__{field}": value})
+    family = instance_type.split(".")[1]
+    assert f"variants.tgi.{field}" in line and f"SageMaker rejects it on {family} instances" in line
+
+
+def test_accepts_volume_settings_on_ebs_families():
+    config = load_config(ctx(variants__tgi__instance_type="ml.p3.8xlarge", variants__tgi__volume_size_in_gb="200"))
+    assert config.variants.tgi.volume_size_in_gb == 200
+
+
+def test_rejects_hub_token_in_environment_without_echoing_it():
+    line = fails(variants__tgi__environment__HF_TOKEN=FAKE_HF_TOKEN)
+    assert "variants.tgi.environment.HF_TOKEN = '<redacted>': secrets are not accepted as plain values" in line
+    assert FAKE_HF_TOKEN not in line
+
+
+def test_rejects_token_shaped_value_under_any_name():
+    line = fails(variants__lmi__environment__SOME_SETTING=FAKE_HF_TOKEN)
+    assert "<redacted>" in line and FAKE_HF_TOKEN not in line
+
+
+def test_rejects_token_given_as_secret_reference():
+    line = fails(variants__tgi__hub_token_secret=FAKE_HF_TOKEN)
+    assert "variants.tgi.hub_token_secret = '<redacted>': looks like a token value" in line
+    assert FAKE_HF_TOKEN not in line
+
+
+def test_accepts_secret_arn_reference():
+    arn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:hf/read-token-AbCdEf"
+    assert load_config(ctx(variants__tgi__hub_token_secret=arn)).variants.tgi.hub_token_secret == arn
+
+
+def test_rejects_gated_model_without_token_reference():
+    line = fails(variants__tgi__hub_token_secret="none")
+    assert "variants.tgi.hub_token_secret = None: meta-llama/Llama-2-13b-chat-hf is gated" in line and "model.public=true" in line
+
+
+def test_public_model_needs_no_token_reference():
+    config = load_config(ctx(variants__tgi__hub_token_secret="none", model__public="true"))
+    assert config.variants.tgi.hub_token_secret is None
+
+
+@pytest.mark.parametrize("name", ["-starts-with-hyphen", "has_underscore", "x" * 64])
+def test_rejects_endpoint_name_outside_sagemaker_pattern(name):
+    assert f"variants.tgi.endpoint_name = '{name}': 1-63 letters, digits and hyphens" in fails(variants__tgi__endpoint_name=name)
+
+
+def test_accepts_endpoint_name_in_pattern():
+    assert load_config(ctx(variants__tgi__endpoint_name="llama2-13b-tgi")).variants.tgi.endpoint_name == "llama2-13b-tgi"
+
+
+def test_unknown_model_needs_its_facts():
+    lines = problems(**ctx(model__id="acme/unknown-7b", model__public="true"))
+    assert any("model.num_layers = None: no facts for acme/unknown-7b" in line for line in lines)
+
+
+def test_disabled_variant_is_not_validated():
+    config = load_config(ctx(variants__lmi__enabled="false", variants__lmi__instance_type="ml.m5.xlarge"))
+    assert list(config.variants.enabled()) == ["tgi"]
+
+
+def test_reports_every_problem_at_once():
+    lines = problems(**ctx(variants__tgi__num_gpus="8", variants__lmi__container_startup_health_check_timeout_in_seconds="10", region="nowhere"))
+    assert len(lines) == 3
