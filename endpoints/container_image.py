@@ -15,9 +15,7 @@ class ResolvedImage:
     uri: str
     registry_account: str
     repository: str
-
-    def repository_arn(self) -> str:
-        return f"arn:{cdk.Aws.PARTITION}:ecr:{cdk.Aws.REGION}:{self.registry_account}:repository/{self.repository}"
+    repository_arn: str
 
 
 def resolve_image(scope: Construct, id: str, image: ImageEntry) -> ResolvedImage:
@@ -26,13 +24,12 @@ def resolve_image(scope: Construct, id: str, image: ImageEntry) -> ResolvedImage
     The registry account differs per region, so an agnostic template carries the table's regions
     as a CloudFormation mapping and picks the row at deploy time.
     """
-    region = cdk.Stack.of(scope).region
-    if not cdk.Token.is_unresolved(region):
-        row = image.regions[region]  # config validation has checked the region is there
-        return ResolvedImage(row["uri"], row["account"], image.repository)
-    mapping = cdk.CfnMapping(scope, id, mapping={r: dict(row) for r, row in sorted(image.regions.items())})
-    return ResolvedImage(
-        uri=mapping.find_in_map(cdk.Aws.REGION, "uri"),
-        registry_account=mapping.find_in_map(cdk.Aws.REGION, "account"),
-        repository=image.repository,
-    )
+    stack = cdk.Stack.of(scope)
+    if not cdk.Token.is_unresolved(stack.region):
+        row = image.regions[stack.region]  # config validation has checked the region is there
+        uri, account = row["uri"], row["account"]
+    else:
+        mapping = cdk.CfnMapping(scope, id, mapping={r: dict(row) for r, row in sorted(image.regions.items())})
+        uri, account = mapping.find_in_map(cdk.Aws.REGION, "uri"), mapping.find_in_map(cdk.Aws.REGION, "account")
+    arn = stack.format_arn(service="ecr", account=account, resource="repository", resource_name=image.repository)
+    return ResolvedImage(uri=uri, registry_account=account, repository=image.repository, repository_arn=arn)

@@ -20,7 +20,8 @@ class SageMakerExecutionRole(Construct):
 
     def __init__(self, scope: Construct, id: str, *, image: ResolvedImage) -> None:
         super().__init__(scope, id)
-        account, partition, region = cdk.Aws.ACCOUNT_ID, cdk.Aws.PARTITION, cdk.Aws.REGION
+        stack = cdk.Stack.of(self)
+        account, partition, region = stack.account, stack.partition, stack.region
         # Confused-deputy guard: only SageMaker acting for this account may assume the role.
         principal = iam.ServicePrincipal("sagemaker.amazonaws.com").with_conditions(
             {
@@ -31,21 +32,20 @@ class SageMakerExecutionRole(Construct):
         self.role = iam.Role(self, "Role", assumed_by=principal, description="SageMaker execution role of an LLM endpoint")
         self.policy = iam.ManagedPolicy(self, "Policy", roles=[self.role], description="Least-privilege access of an LLM endpoint's container")
 
+        log_groups = f"arn:{partition}:logs:{region}:{account}:log-group:{ENDPOINT_LOG_GROUPS}/*"
+        log_streams = f"{log_groups}:log-stream:*"
         self.policy.add_statements(
             iam.PolicyStatement(
                 sid="PullServingImage",
                 actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                resources=[image.repository_arn()],
+                resources=[image.repository_arn],
             ),
             # ecr:GetAuthorizationToken has no resource-level permissions.
             iam.PolicyStatement(sid="GetRegistryToken", actions=["ecr:GetAuthorizationToken"], resources=["*"]),
             iam.PolicyStatement(
                 sid="WriteEndpointLogs",
                 actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-                resources=[
-                    f"arn:{partition}:logs:{region}:{account}:log-group:{ENDPOINT_LOG_GROUPS}/*",
-                    f"arn:{partition}:logs:{region}:{account}:log-group:{ENDPOINT_LOG_GROUPS}/*:log-stream:*",
-                ],
+                resources=[log_groups, log_streams],
             ),
             # PutMetricData has no resource-level permissions; the namespace condition scopes it.
             iam.PolicyStatement(
@@ -63,13 +63,13 @@ class SageMakerExecutionRole(Construct):
         )
         acknowledge(
             self.policy,
-            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:{ENDPOINT_LOG_GROUPS}/*]",
+            f"AwsSolutions-IAM5[Resource::{nag_form(log_groups)}]",
             "SageMaker names the log group after the endpoint, which is created after this role; "
             "access is limited to endpoint log groups of this account and region.",
         )
         acknowledge(
             self.policy,
-            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:{ENDPOINT_LOG_GROUPS}/*:log-stream:*]",
+            f"AwsSolutions-IAM5[Resource::{nag_form(log_streams)}]",
             "Log streams are created per instance at run time; limited to endpoint log groups of this account and region.",
         )
 
