@@ -30,7 +30,13 @@ def validate(config: AppConfig) -> list[Problem]:
         problems.append(Problem("region", region, "an AWS region name like us-east-1"))
         region = None  # reported once, not again per image
     if not _BUCKET_PREFIX.match(config.bucket.name_prefix):
-        problems.append(Problem("bucket.name_prefix", config.bucket.name_prefix, "3-24 lowercase letters, digits and hyphens, starting with a letter (the name adds -<account>-<region>)"))
+        problems.append(
+            Problem(
+                "bucket.name_prefix",
+                config.bucket.name_prefix,
+                "3-24 lowercase letters, digits and hyphens, starting with a letter (the name adds -<account>-<region>)",
+            )
+        )
     prefix = config.weights.s3_prefix
     if prefix is not None and (prefix.startswith("/") or not _S3_PREFIX.match(prefix)):
         problems.append(Problem("weights.s3_prefix", prefix, "an S3 key prefix without a leading / (letters, digits, !_.*'()/-)"))
@@ -44,7 +50,13 @@ def validate(config: AppConfig) -> list[Problem]:
     problems_before_model = len(problems)
     missing = missing_model_facts(config.model)
     for name in missing:
-        problems.append(Problem(f"model.{name}", None, f"no facts for {config.model.id}: set model.{name} (or add the model to config/data/model_facts.json)"))
+        problems.append(
+            Problem(
+                f"model.{name}",
+                None,
+                f"no facts for {config.model.id}: set model.{name} (or add the model to config/data/model_facts.json)",
+            )
+        )
     for name, value in _positive_model_settings(config).items():
         if value is not None and value <= 0:
             problems.append(Problem(f"model.{name}", value, "must be positive"))
@@ -79,7 +91,9 @@ def _validate_variant(name: str, variant: VariantSettings, config: AppConfig, mo
     instance = instance_facts(variant.instance_type)
     gpu_types = [t for t in known_instance_types() if instance_facts(t).gpus > 0]
     if instance is None:
-        problems.append(Problem(f"{path}.instance_type", variant.instance_type, f"no GPU facts for this instance type; known: {', '.join(gpu_types)}"))
+        problems.append(
+            Problem(f"{path}.instance_type", variant.instance_type, f"no GPU facts for this instance type; known: {', '.join(gpu_types)}")
+        )
     elif instance.gpus == 0:
         problems.append(Problem(f"{path}.instance_type", variant.instance_type, f"has no GPU; use one of: {', '.join(gpu_types)}"))
         instance = None
@@ -95,14 +109,20 @@ def _validate_variant(name: str, variant: VariantSettings, config: AppConfig, mo
     for field in ("variant_name", "endpoint_name"):
         value = getattr(variant, field)
         if value is not None and not _SAGEMAKER_NAME.match(value):
-            problems.append(Problem(f"{path}.{field}", value, "1-63 letters, digits and hyphens, starting and ending with a letter or digit"))
+            problems.append(
+                Problem(f"{path}.{field}", value, "1-63 letters, digits and hyphens, starting and ending with a letter or digit")
+            )
 
     if instance is not None and instance.nvme_instance_storage:
         for field in ("volume_size_in_gb", "kms_key_arn"):
             value = getattr(variant, field)
             if value is not None:
                 problems.append(
-                    Problem(f"{path}.{field}", value, f"SageMaker rejects it on {instance.family} instances (NVMe instance storage, encrypted by the hardware); leave it unset")
+                    Problem(
+                        f"{path}.{field}",
+                        value,
+                        f"SageMaker rejects it on {instance.family} instances (NVMe instance storage, encrypted by the hardware); leave it unset",
+                    )
                 )
     if variant.volume_size_in_gb is not None and not 1 <= variant.volume_size_in_gb <= 512:
         problems.append(Problem(f"{path}.volume_size_in_gb", variant.volume_size_in_gb, "1..512 GB"))
@@ -134,6 +154,12 @@ def _check_image(path: str, variant: VariantSettings, frameworks: tuple[str, ...
         )
         return False
     if region is not None and region not in entry.regions:
-        problems.append(Problem("region", region, f"{framework} {version} has no image in this region; the SDK registry lists: {', '.join(sorted(entry.regions))}"))
+        problems.append(
+            Problem(
+                "region",
+                region,
+                f"{framework} {version} has no image in this region; the SDK registry lists: {', '.join(sorted(entry.regions))}",
+            )
+        )
         return False
     return True

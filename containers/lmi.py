@@ -43,7 +43,9 @@ class LmiGeneration:
 def generation(framework: str, version: str) -> LmiGeneration:
     v = Version(version)
     if framework == "djl-lmi" and v >= _VLLM_ERA_SINCE:
-        return LmiGeneration(f"{framework} {version} (vLLM era, LMI v15+)", frozenset({"Python"}), frozenset({"auto", "vllm", "disable"}), True, True)
+        return LmiGeneration(
+            f"{framework} {version} (vLLM era, LMI v15+)", frozenset({"Python"}), frozenset({"auto", "vllm", "disable"}), True, True
+        )
     engines = {"MPI", "Python"} | ({"DeepSpeed"} if framework == "djl-deepspeed" else set())
     batches = {"auto", "scheduler", "lmi-dist", "vllm", "disable"} | ({"deepspeed"} if framework == "djl-deepspeed" else set())
     return LmiGeneration(f"{framework} {version}", frozenset(engines), frozenset(batches), False, v >= _MAX_MODEL_LEN_SINCE)
@@ -86,25 +88,59 @@ def validate(settings: LmiVariantSettings, config: AppConfig, instance: Instance
         problems.append(Problem(where("engine"), engine, f"{gen.description} runs engine {' or '.join(sorted(gen.engines))}"))
     rolling = props.get("option.rolling_batch", "auto")
     if rolling not in gen.rolling_batches:
-        problems.append(Problem(where("option.rolling_batch"), rolling, f"{gen.description} accepts rolling_batch {', '.join(sorted(gen.rolling_batches))}"))
+        problems.append(
+            Problem(
+                where("option.rolling_batch"), rolling, f"{gen.description} accepts rolling_batch {', '.join(sorted(gen.rolling_batches))}"
+            )
+        )
     if not gen.async_mode:
         if props.get("option.async_mode", "false").lower() == "true":
-            problems.append(Problem(where("option.async_mode"), props["option.async_mode"], f"async mode needs djl-lmi >= {_VLLM_ERA_SINCE}; {gen.description} has none"))
+            problems.append(
+                Problem(
+                    where("option.async_mode"),
+                    props["option.async_mode"],
+                    f"async mode needs djl-lmi >= {_VLLM_ERA_SINCE}; {gen.description} has none",
+                )
+            )
         if "lmi_vllm" in props.get("option.entryPoint", ""):
-            problems.append(Problem(where("option.entryPoint"), props["option.entryPoint"], f"the vLLM async service needs djl-lmi >= {_VLLM_ERA_SINCE}"))
+            problems.append(
+                Problem(
+                    where("option.entryPoint"), props["option.entryPoint"], f"the vLLM async service needs djl-lmi >= {_VLLM_ERA_SINCE}"
+                )
+            )
     if "option.max_model_len" in props and not gen.max_model_len:
-        problems.append(Problem(where("option.max_model_len"), props["option.max_model_len"], f"not read by {gen.description} (added in {_MAX_MODEL_LEN_SINCE})"))
+        problems.append(
+            Problem(
+                where("option.max_model_len"),
+                props["option.max_model_len"],
+                f"not read by {gen.description} (added in {_MAX_MODEL_LEN_SINCE})",
+            )
+        )
     if "option.model_id" in props:
         problems.append(
-            Problem(where("option.model_id"), props["option.model_id"], "remove it: the app passes the staged weights as OPTION_MODEL_ID, and a file value would win over it")
+            Problem(
+                where("option.model_id"),
+                props["option.model_id"],
+                "remove it: the app passes the staged weights as OPTION_MODEL_ID, and a file value would win over it",
+            )
         )
 
     tp = tensor_parallel_degree(props, instance)
     raw_tp = props.get("option.tensor_parallel_degree", "max")
     if tp is None or tp < 1 or tp > instance.gpus:
-        problems.append(Problem(where("option.tensor_parallel_degree"), raw_tp, f"must be 1..{instance.gpus} or max ({instance.name} has {instance.gpus} GPUs)"))
+        problems.append(
+            Problem(
+                where("option.tensor_parallel_degree"),
+                raw_tp,
+                f"must be 1..{instance.gpus} or max ({instance.name} has {instance.gpus} GPUs)",
+            )
+        )
     elif model.num_attention_heads % tp:
-        problems.append(Problem(where("option.tensor_parallel_degree"), raw_tp, f"must divide {model.num_attention_heads} (attention heads of {model.id})"))
+        problems.append(
+            Problem(
+                where("option.tensor_parallel_degree"), raw_tp, f"must divide {model.num_attention_heads} (attention heads of {model.id})"
+            )
+        )
 
     for key in ("option.max_rolling_batch_size", "option.max_model_len"):
         value = props.get(key)
@@ -112,11 +148,17 @@ def validate(settings: LmiVariantSettings, config: AppConfig, instance: Instance
             problems.append(Problem(where(key), value, "must be a positive whole number"))
     max_len = props.get("option.max_model_len", "")
     if max_len.isdigit() and int(max_len) > model.max_position_embeddings:
-        problems.append(Problem(where("option.max_model_len"), max_len, f"at most {model.max_position_embeddings} (context length of {model.id})"))
+        problems.append(
+            Problem(where("option.max_model_len"), max_len, f"at most {model.max_position_embeddings} (context length of {model.id})")
+        )
 
     managed = {"OPTION_MODEL_ID": "set by the app to the staged weights' S3 URI"}
     managed.update(
-        {f"OPTION_{key.removeprefix('option.').upper()}": f"set it in serving.properties or {path}.options (the file wins over the environment)" for key in props if key.startswith("option.")}
+        {
+            f"OPTION_{key.removeprefix('option.').upper()}": f"set it in serving.properties or {path}.options (the file wins over the environment)"
+            for key in props
+            if key.startswith("option.")
+        }
     )
     problems += check_managed_names(settings.environment, f"{path}.environment", managed)
     return problems
@@ -126,7 +168,9 @@ def _known_files() -> list[str]:
     return sorted(str(p.relative_to(MODEL_ARTIFACTS)) for p in MODEL_ARTIFACTS.rglob("serving.properties"))
 
 
-def container_spec(settings: LmiVariantSettings, config: AppConfig, image: ImageEntry, instance: InstanceFacts, weights_uri: str) -> ContainerSpec:
+def container_spec(
+    settings: LmiVariantSettings, config: AppConfig, image: ImageEntry, instance: InstanceFacts, weights_uri: str
+) -> ContainerSpec:
     """The recipe's LMI container: code tarball as ModelDataUrl, weights read from S3."""
     archive = serving_properties.pack(read_properties(settings))
     environment = {

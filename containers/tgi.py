@@ -15,7 +15,7 @@ from config.errors import Problem
 from config.facts import InstanceFacts, ModelFacts
 from config.settings import AppConfig, TgiVariantSettings
 from containers.container_spec import ContainerSpec
-from containers.environment import check_managed_names, looks_like_secret_value, REDACTED
+from containers.environment import REDACTED, check_managed_names, looks_like_secret_value
 from images.image_catalog import ImageEntry
 
 FRAMEWORKS = ("huggingface-llm",)
@@ -61,23 +61,41 @@ def validate(settings: TgiVariantSettings, config: AppConfig, instance: Instance
     problems: list[Problem] = []
     gpus = num_gpus(settings, instance)
     if gpus < 1 or gpus > instance.gpus:
-        problems.append(Problem(f"{path}.num_gpus", gpus, f"SM_NUM_GPUS must be 1..{instance.gpus} ({instance.name} has {instance.gpus} GPUs)"))
+        problems.append(
+            Problem(f"{path}.num_gpus", gpus, f"SM_NUM_GPUS must be 1..{instance.gpus} ({instance.name} has {instance.gpus} GPUs)")
+        )
     elif model.num_attention_heads % gpus:
         problems.append(
-            Problem(f"{path}.num_gpus", gpus, f"TGI shards attention heads across GPUs: must divide {model.num_attention_heads} (heads of {model.id})")
+            Problem(
+                f"{path}.num_gpus",
+                gpus,
+                f"TGI shards attention heads across GPUs: must divide {model.num_attention_heads} (heads of {model.id})",
+            )
         )
 
-    limits = [("max_input_tokens", settings.max_input_tokens), ("max_total_tokens", settings.max_total_tokens), ("max_batch_total_tokens", settings.max_batch_total_tokens)]
+    limits = [
+        ("max_input_tokens", settings.max_input_tokens),
+        ("max_total_tokens", settings.max_total_tokens),
+        ("max_batch_total_tokens", settings.max_batch_total_tokens),
+    ]
     for name, value in limits:
         if value is not None and value < 1:
             problems.append(Problem(f"{path}.{name}", value, "must be a positive number of tokens"))
     inp, total, batch = settings.max_input_tokens, settings.max_total_tokens, settings.max_batch_total_tokens
     if inp is not None and total is not None and not inp < total:
-        problems.append(Problem(f"{path}.max_input_tokens", inp, f"must be less than max_total_tokens ({total}): the rest is room to generate"))
+        problems.append(
+            Problem(f"{path}.max_input_tokens", inp, f"must be less than max_total_tokens ({total}): the rest is room to generate")
+        )
     if total is not None and batch is not None and not total <= batch:
-        problems.append(Problem(f"{path}.max_batch_total_tokens", batch, f"must be at least max_total_tokens ({total}): one full request must fit a batch"))
+        problems.append(
+            Problem(
+                f"{path}.max_batch_total_tokens", batch, f"must be at least max_total_tokens ({total}): one full request must fit a batch"
+            )
+        )
     if total is not None and total > model.max_position_embeddings:
-        problems.append(Problem(f"{path}.max_total_tokens", total, f"at most {model.max_position_embeddings} (context length of {model.id})"))
+        problems.append(
+            Problem(f"{path}.max_total_tokens", total, f"at most {model.max_position_embeddings} (context length of {model.id})")
+        )
 
     names = env_names(settings.image.version)
     image = f"{settings.image.framework} {settings.image.version}"
@@ -93,12 +111,20 @@ def validate(settings: TgiVariantSettings, config: AppConfig, instance: Instance
 
     secret = settings.hub_token_secret
     if secret is not None:
-
-
         if looks_like_secret_value(secret):
-            problems.append(Problem(f"{path}.hub_token_secret", REDACTED, "looks like a token value; give the name or ARN of a Secrets Manager secret that holds it"))
+            problems.append(
+                Problem(
+                    f"{path}.hub_token_secret",
+                    REDACTED,
+                    "looks like a token value; give the name or ARN of a Secrets Manager secret that holds it",
+                )
+            )
         elif not re.match(_SECRET_REF, secret):
-            problems.append(Problem(f"{path}.hub_token_secret", secret, "must be a Secrets Manager secret name (letters, digits, /_+=.@-) or secret ARN"))
+            problems.append(
+                Problem(
+                    f"{path}.hub_token_secret", secret, "must be a Secrets Manager secret name (letters, digits, /_+=.@-) or secret ARN"
+                )
+            )
     elif model.gated and not config.model.public:
         problems.append(
             Problem(
@@ -110,7 +136,9 @@ def validate(settings: TgiVariantSettings, config: AppConfig, instance: Instance
     return problems
 
 
-def container_spec(settings: TgiVariantSettings, config: AppConfig, image: ImageEntry, instance: InstanceFacts, weights_uri: str) -> ContainerSpec:
+def container_spec(
+    settings: TgiVariantSettings, config: AppConfig, image: ImageEntry, instance: InstanceFacts, weights_uri: str
+) -> ContainerSpec:
     """The recipe's TGI container: weights downloaded from the hub at start-up."""
     names = env_names(settings.image.version)
     environment = {

@@ -30,7 +30,9 @@ class SageMakerExecutionRole(Construct):
             }
         )
         self.role = iam.Role(self, "Role", assumed_by=principal, description="SageMaker execution role of an LLM endpoint")
-        self.policy = iam.ManagedPolicy(self, "Policy", roles=[self.role], description="Least-privilege access of an LLM endpoint's container")
+        self.policy = iam.ManagedPolicy(
+            self, "Policy", roles=[self.role], description="Least-privilege access of an LLM endpoint's container"
+        )
 
         log_groups = f"arn:{partition}:logs:{region}:{account}:log-group:{ENDPOINT_LOG_GROUPS}/*"
         log_streams = f"{log_groups}:log-stream:*"

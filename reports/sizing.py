@@ -35,7 +35,14 @@ class Sizing:
         return self.kv_budget_tokens // SUGGESTION_STEP * SUGGESTION_STEP
 
 
-def size(instance: InstanceFacts, gpus_used: int, model: ModelFacts, sizing: SizingSettings, batch_token_limit: int | None, batch_limit_label: str) -> Sizing:
+def size(
+    instance: InstanceFacts,
+    gpus_used: int,
+    model: ModelFacts,
+    sizing: SizingSettings,
+    batch_token_limit: int | None,
+    batch_limit_label: str,
+) -> Sizing:
     per_gpu = instance.gpu_memory_bytes / instance.gpus
     memory = per_gpu * gpus_used
     usable = memory * sizing.gpu_memory_utilization - sizing.runtime_overhead_gib_per_gpu * GIB * gpus_used

@@ -75,6 +75,7 @@ def _seconds(value: int | None) -> str:
 
 def _token_limits(variant: VariantSettings, config: AppConfig) -> str:
     if isinstance(variant, TgiVariantSettings):
+
         def show(v: int | None) -> str:
             return "auto" if v is None else f"{v:,}"
 

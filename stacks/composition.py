@@ -24,7 +24,13 @@ class ComposedApp:
 def compose(scope: cdk.App | cdk.Stage, config: AppConfig) -> ComposedApp:
     """The bucket stack and one endpoint stack per enabled variant, in `config`'s environment."""
     env = cdk.Environment(account=config.account, region=config.region)
-    bucket_stack = ModelBucketStack(scope, BUCKET_STACK_ID, bucket_name_prefix=config.bucket.name_prefix, env=env, description="Model weights bucket (stateful, retained)")
+    bucket_stack = ModelBucketStack(
+        scope,
+        BUCKET_STACK_ID,
+        bucket_name_prefix=config.bucket.name_prefix,
+        env=env,
+        description="Model weights bucket (stateful, retained)",
+    )
     endpoint_stacks = {
         name: LlmEndpointStack(
             scope,

@@ -56,5 +56,7 @@ class LlmEndpointStack(cdk.Stack):
         # What the smoke test reads to find and call the endpoint.
         self.endpoint_name_output = cdk.CfnOutput(self, "EndpointName", value=self.endpoint.endpoint.attr_endpoint_name)
         self.variant_name_output = cdk.CfnOutput(self, "VariantName", value=settings.variant_name)
-        self.serving_variant_output = cdk.CfnOutput(self, "ServingVariant", value=variant, description="tgi or lmi: which container serves the endpoint")
+        self.serving_variant_output = cdk.CfnOutput(
+            self, "ServingVariant", value=variant, description="tgi or lmi: which container serves the endpoint"
+        )
         self.region_output = cdk.CfnOutput(self, "Region", value=self.region)

@@ -85,4 +85,6 @@ class ModelBucketStack(cdk.Stack):
             "HIPAA.Security-S3BucketReplicationEnabled",
             "Weights are a versioned, retained copy of a pinned hub revision that the staging script can restore; a replica would double tens of GB of storage.",
         )
-        self.bucket_name_output = cdk.CfnOutput(self, "ModelBucketName", value=self.bucket.bucket_name, description="Bucket of staged model weights")
+        self.bucket_name_output = cdk.CfnOutput(
+            self, "ModelBucketName", value=self.bucket.bucket_name, description="Bucket of staged model weights"
+        )

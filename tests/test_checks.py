@@ -74,7 +74,13 @@ def test_cfn_lint_catches_a_bad_timeout():
                 "Type": "AWS::SageMaker::EndpointConfig",
                 "Properties": {
                     "ProductionVariants": [
-                        {"VariantName": "v", "ModelName": "m", "InstanceType": "ml.g5.12xlarge", "InitialInstanceCount": 1, "ContainerStartupHealthCheckTimeoutInSeconds": 7200}
+                        {
+                            "VariantName": "v",
+                            "ModelName": "m",
+                            "InstanceType": "ml.g5.12xlarge",
+                            "InitialInstanceCount": 1,
+                            "ContainerStartupHealthCheckTimeoutInSeconds": 7200,
+                        }
                     ]
                 },
             }

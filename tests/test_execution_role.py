@@ -53,7 +53,12 @@ def test_image_pull_is_scoped_to_the_image_repository(us_east_1_app):
     assert sorted(pull["Action"]) == ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
     assert pull["Resource"] == "arn:aws:ecr:us-east-1:763104351884:repository/huggingface-pytorch-tgi-inference"
     # Only the registry token call is unscoped, because it cannot be scoped.
-    assert statements["GetRegistryToken"] == {"Action": "ecr:GetAuthorizationToken", "Effect": "Allow", "Resource": "*", "Sid": "GetRegistryToken"}
+    assert statements["GetRegistryToken"] == {
+        "Action": "ecr:GetAuthorizationToken",
+        "Effect": "Allow",
+        "Resource": "*",
+        "Sid": "GetRegistryToken",
+    }
 
 
 def test_logs_are_limited_to_endpoint_log_groups(tgi):
@@ -68,7 +73,9 @@ def test_metrics_are_limited_by_namespace(tgi):
 
 def test_tgi_in_hub_mode_reads_no_s3(tgi):
     statements = policy_statements(tgi)
-    assert not any(a.startswith("s3:") for s in statements.values() for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))
+    assert not any(
+        a.startswith("s3:") for s in statements.values() for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    )
 
 
 def test_lmi_reads_only_the_weights_prefix_and_its_code_object(us_east_1_app):

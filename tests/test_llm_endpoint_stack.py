@@ -56,7 +56,9 @@ def test_tgi_image_is_huggingface_llm_1_0_3_in_us_east_1(us_east_1_app):
         "AWS::SageMaker::Model",
         {
             "PrimaryContainer": Match.object_like(
-                {"Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:2.0.1-tgi1.0.3-gpu-py39-cu118-ubuntu20.04"}
+                {
+                    "Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:2.0.1-tgi1.0.3-gpu-py39-cu118-ubuntu20.04"
+                }
             )
         },
     )
@@ -89,7 +91,11 @@ def test_current_tgi_reads_max_input_tokens_and_hf_token(current_app):
 def test_lmi_image_is_djl_deepspeed_0_25_0_in_us_east_1(us_east_1_app):
     us_east_1_app.template("lmi").has_resource_properties(
         "AWS::SageMaker::Model",
-        {"PrimaryContainer": Match.object_like({"Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.25.0-deepspeed0.11.0-cu118"})},
+        {
+            "PrimaryContainer": Match.object_like(
+                {"Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.25.0-deepspeed0.11.0-cu118"}
+            )
+        },
     )
 
 

@@ -69,7 +69,9 @@ def test_rejects_value_of_wrong_type():
 
 
 def test_command_line_strings_are_converted_to_setting_types():
-    config = load_config(ctx(variants__tgi__instance_count="2", variants__lmi__enabled="false", variants__tgi__max_batch_total_tokens="none"))
+    config = load_config(
+        ctx(variants__tgi__instance_count="2", variants__lmi__enabled="false", variants__tgi__max_batch_total_tokens="none")
+    )
     assert config.variants.tgi.instance_count == 2
     assert config.variants.lmi.enabled is False
     assert config.variants.tgi.max_batch_total_tokens is None
@@ -153,7 +155,10 @@ def test_rejects_framework_of_other_container():
 
 def test_rejects_lmi_dist_on_vllm_era_lmi():
     line = fails(profile="current", variants__lmi__options__rolling_batch="lmi-dist")
-    assert "variants.lmi.options.rolling_batch = 'lmi-dist'" in line and "(vLLM era, LMI v15+) accepts rolling_batch auto, disable, vllm" in line
+    assert (
+        "variants.lmi.options.rolling_batch = 'lmi-dist'" in line
+        and "(vLLM era, LMI v15+) accepts rolling_batch auto, disable, vllm" in line
+    )
 
 
 def test_rejects_engine_mpi_on_vllm_era_lmi():
@@ -249,5 +254,7 @@ def test_disabled_variant_is_not_validated():
 
 
 def test_reports_every_problem_at_once():
-    lines = problems(**ctx(variants__tgi__num_gpus="8", variants__lmi__container_startup_health_check_timeout_in_seconds="10", region="nowhere"))
+    lines = problems(
+        **ctx(variants__tgi__num_gpus="8", variants__lmi__container_startup_health_check_timeout_in_seconds="10", region="nowhere")
+    )
     assert len(lines) == 3

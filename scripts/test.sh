@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The test command: set up if needed, then lint, check formatting and run the test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/python -m pytest "$@"

@@ -1,0 +1,63 @@
+"""The main job as users run it: the real CDK CLI (`npx cdk synth`) over app.py."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from tests.conftest import ROOT
+
+NPX_ENV = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "AWS_EC2_METADATA_DISABLED": "true"}
+
+
+def cdk_synth(tmp_path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["npx", "--no-install", "cdk", "synth", "--quiet", "--output", str(tmp_path / "cdk.out"), *args],
+        cwd=ROOT,
+        env=NPX_ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def seed_synth(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("cli")
+    return tmp_path, cdk_synth(tmp_path)
+
+
+def test_synth_writes_the_bucket_stack_and_both_endpoint_stacks(seed_synth):
+    tmp_path, result = seed_synth
+    assert result.returncode == 0, result.stderr[-3000:]
+    written = sorted(p.name for p in (tmp_path / "cdk.out").glob("*.template.json"))
+    assert written == ["LlmEndpointLmi.template.json", "LlmEndpointTgi.template.json", "LlmModelBucket.template.json"]
+
+
+def test_synth_prints_the_summary_per_variant(seed_synth):
+    _, result = seed_synth
+    output = result.stdout + result.stderr
+    assert "profile llama2-13b-seed" in output
+    assert "[tgi]" in output and "[lmi]" in output
+    assert "room for ~71,022 tokens" in output
+
+
+def test_bad_input_is_one_line_per_problem_and_no_traceback(tmp_path):
+    result = cdk_synth(tmp_path, "-c", "variants.tgi.num_gpus=8", "-c", "variants.lmi.instance_type=ml.m5.xlarge")
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.startswith("config error:")]
+    assert lines == [
+        "config error: variants.tgi.num_gpus = 8: SM_NUM_GPUS must be 1..4 (ml.g5.12xlarge has 4 GPUs)",
+        lines[1],
+    ]
+    assert lines[1].startswith("config error: variants.lmi.instance_type = 'ml.m5.xlarge': has no GPU")
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_profile_stops_the_synth(tmp_path):
+    result = cdk_synth(tmp_path, "-c", "profile=nope")
+    assert result.returncode != 0
+    assert "config error: profile = 'nope': unknown profile; allowed: llama2-13b-seed, current" in result.stderr
+    assert not (tmp_path / "cdk.out" / "LlmModelBucket.template.json").exists()

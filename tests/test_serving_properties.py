@@ -1,0 +1,82 @@
+"""serving.properties: parsing, overrides, and a byte-identical tarball and asset hash."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tarfile
+
+import pytest
+
+from containers import serving_properties
+from tests.conftest import ROOT, build_app
+
+SEED_FILE = ROOT / "model_artifacts/lmi/llama2-13b-seed/serving.properties"
+
+
+def test_parse_skips_comments_and_keeps_order():
+    text = "# comment\n! also a comment\n\nengine=MPI\noption.a = 1\noption.url=s3://b/k=v\n"
+    assert list(serving_properties.parse(text).items()) == [("engine", "MPI"), ("option.a", "1"), ("option.url", "s3://b/k=v")]
+
+
+def test_parse_rejects_a_line_without_equals_naming_the_line():
+    with pytest.raises(serving_properties.ServingPropertiesError, match=r"f:2: expected key=value, got 'engine MPI'"):
+        serving_properties.parse("option.a=1\nengine MPI\n", "f")
+
+
+def test_options_override_and_extend():
+    merged = serving_properties.with_options({"engine": "MPI", "option.x": "1"}, {"x": "2", "y": "3"})
+    assert merged == {"engine": "MPI", "option.x": "2", "option.y": "3"}
+
+
+def test_pack_is_byte_identical_whatever_the_clock_and_umask(monkeypatch):
+    properties = {"engine": "MPI", "option.tensor_parallel_degree": "4"}
+    first = serving_properties.pack(properties)
+    monkeypatch.setattr("time.time", lambda: 2_000_000_000.0)
+    old_umask = os.umask(0o077)
+    try:
+        second = serving_properties.pack(properties)
+    finally:
+        os.umask(old_umask)
+    assert first == second
+
+
+def test_pack_holds_exactly_serving_properties_with_neutral_metadata():
+    archive = serving_properties.pack({"engine": "Python"})
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        (member,) = tar.getmembers()
+        assert (member.name, member.mtime, member.uid, member.gid, member.uname, member.mode) == ("serving.properties", 0, 0, 0, "", 0o644)
+        assert tar.extractfile(member).read() == b"engine=Python\n"
+    assert archive[4:8] == b"\0\0\0\0"  # gzip header mtime
+
+
+def test_seed_archive_fingerprint_is_pinned():
+    # Same bytes on every machine: a change here means every LMI endpoint gets a new Model.
+    properties = serving_properties.parse(SEED_FILE.read_text())
+    digest = hashlib.sha256(serving_properties.pack(properties)).hexdigest()
+    assert digest == PINNED_SEED_ARCHIVE_SHA256
+
+
+def test_asset_hash_is_unchanged_across_synths(tmp_path):
+    def model_data_url(directory):
+        template = build_app(directory, checks=False).template("lmi").to_json()
+        (model,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::SageMaker::Model"]
+        return model["Properties"]["PrimaryContainer"]["ModelDataUrl"]
+
+    first = model_data_url(tmp_path / "a")
+    # A touched source file (new mtime) must not change the asset.
+    os.utime(SEED_FILE, (1_000_000, 1_000_000))
+    assert model_data_url(tmp_path / "b") == first
+
+
+def test_an_option_override_changes_the_asset(tmp_path):
+    def url(**context):
+        template = build_app(tmp_path / str(len(context)), checks=False, **context).template("lmi").to_json()
+        (model,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::SageMaker::Model"]
+        return model["Properties"]["PrimaryContainer"]["ModelDataUrl"]
+
+    assert url() != url(**{"variants.lmi.options.max_rolling_batch_size": "32"})
+
+
+PINNED_SEED_ARCHIVE_SHA256 = "912cbbd402a3562684748f3d36ae0a0df0698957cab81372b382f46c5bd98ab4"

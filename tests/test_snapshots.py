@@ -1,0 +1,30 @@
+"""Snapshots of every template: a template change shows up as a reviewable diff in the PR.
+
+After an intended change, refresh them with `UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest tests/test_snapshots.py`
+and review the diff of tests/snapshots/ like code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from tests.conftest import ROOT
+
+SNAPSHOTS = ROOT / "tests" / "snapshots"
+STACKS = [("seed", None), ("seed", "tgi"), ("seed", "lmi"), ("current", "tgi"), ("current", "lmi")]
+
+
+@pytest.mark.parametrize("profile,variant", STACKS)
+def test_template_matches_snapshot(profile, variant, seed_app, current_app):
+    built = seed_app if profile == "seed" else current_app
+    template = built.template(variant).to_json()
+    path = SNAPSHOTS / profile / f"{variant or 'bucket'}.template.json"
+    rendered = json.dumps(template, indent=1, sort_keys=True) + "\n"
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(rendered)
+    assert path.exists(), f"no snapshot {path.relative_to(ROOT)}: run with UPDATE_SNAPSHOTS=1"
+    assert rendered == path.read_text(), f"{path.relative_to(ROOT)} differs: review, then refresh with UPDATE_SNAPSHOTS=1"
