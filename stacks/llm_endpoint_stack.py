@@ -47,6 +47,12 @@ class LlmEndpointStack(cdk.Stack):
             model_bucket=model_bucket,
             weights_prefix=prefix,
         )
+        if not instance_facts(settings.instance_type).nvme_instance_storage and not settings.kms_key_arn:
+            cdk.Annotations.of(self.endpoint.endpoint_config).add_warning_v2(
+                "llm:VolumeKey",
+                f"{settings.instance_type} stores the model on an EBS volume encrypted with the account's default key; "
+                f"set variants.{variant}.kms_key_arn for a customer-managed key (the HIPAA pack requires one)",
+            )
         if instance_facts(settings.instance_type).nvme_instance_storage:
             acknowledge(
                 self.endpoint.endpoint_config,

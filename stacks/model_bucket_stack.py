@@ -29,6 +29,9 @@ class ModelBucketStack(cdk.Stack):
 
     def __init__(self, scope: Construct, id: str, *, bucket_name_prefix: str, **kwargs) -> None:
         super().__init__(scope, id, termination_protection=True, **kwargs)
+        # Log delivery through a bucket policy, not ACLs (which BUCKET_OWNER_ENFORCED forbids),
+        # whatever feature flags the enclosing app sets.
+        self.node.set_context("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy", True)
         self.access_log_bucket = s3.Bucket(
             self,
             "AccessLogBucket",

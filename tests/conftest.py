@@ -41,7 +41,7 @@ def build_app(tmp_path: Path, checks: bool = True, **context: object) -> BuiltAp
     config = load_config(app.node.get_all_context())
     composed = compose(app, config)
     if checks:
-        add_checks(app)
+        add_checks(app, hipaa=True)
     return BuiltApp(app, composed)
 
 

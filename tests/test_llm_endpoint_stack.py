@@ -193,3 +193,21 @@ def test_instance_settings_reach_the_endpoint_config(tmp_path):
     built = build_app(tmp_path, checks=False, **{"variants.tgi.instance_type": "ml.g5.48xlarge", "variants.tgi.instance_count": "2"})
     variant = only_variant(built.template("tgi"))
     assert (variant["InstanceType"], variant["InitialInstanceCount"]) == ("ml.g5.48xlarge", 2)
+
+
+def test_ebs_instance_without_kms_key_gets_a_synth_warning(tmp_path):
+    from aws_cdk.assertions import Annotations
+
+    from tests.conftest import build_app
+
+    built = build_app(tmp_path, checks=False, **{"variants.tgi.instance_type": "ml.p3.8xlarge"})
+    warnings = Annotations.from_stack(built.composed.endpoint_stacks["tgi"]).find_warning(
+        "*", Match.string_like_regexp("variants.tgi.kms_key_arn")
+    )
+    assert len(warnings) == 1
+
+
+def test_nvme_instance_gets_no_volume_key_warning(seed_app):
+    from aws_cdk.assertions import Annotations
+
+    assert Annotations.from_stack(seed_app.composed.endpoint_stacks["tgi"]).find_warning("*", Match.any_value()) == []
