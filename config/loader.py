@@ -20,6 +20,7 @@ from typing import Any
 from config.errors import ConfigError, Problem
 from config.profiles import DEFAULT_PROFILE, PROFILES
 from config.settings import AppConfig
+from config.validation import validate
 
 # Context keys the CDK CLI writes itself without a colon or an `@`.
 _CDK_OWNED_KEYS = {"acknowledged-issue-numbers", "cli-telemetry"}
@@ -32,9 +33,6 @@ def is_cdk_owned(key: str) -> bool:
 
 def load_config(context: Mapping[str, Any]) -> AppConfig:
     """Return the validated configuration for `context`, or raise `ConfigError`."""
-    # Imported here: validation reads the facts tables, which the loader alone does not need.
-    from config.validation import validate
-
     config = build_config(context)
     problems = validate(config)
     if problems:

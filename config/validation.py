@@ -129,8 +129,7 @@ def _validate_variant(name: str, variant: VariantSettings, config: AppConfig, mo
     if variant.kms_key_arn is not None and not _KMS_KEY.match(variant.kms_key_arn):
         problems.append(Problem(f"{path}.kms_key_arn", variant.kms_key_arn, "a KMS key or alias ARN"))
 
-    secret_setting = "variants.tgi.hub_token_secret" if name == "tgi" else "the container's own secret settings"
-    problems += check_environment(variant.environment, f"{path}.environment", secret_setting)
+    problems += check_environment(variant.environment, f"{path}.environment", container.SECRET_SETTING)
 
     if instance is not None and image_ok:
         problems += container.validate(variant, config, instance, model)

@@ -23,3 +23,16 @@ class ContainerSpec:
     model_data_archive: Path | None = None
     # True when the container reads the staged weights prefix of the model bucket.
     reads_staged_weights: bool = False
+
+
+@dataclass(frozen=True)
+class ServingLimits:
+    """How a container uses the GPUs, for the synth summary's sizing report."""
+
+    gpus_used: int
+    # Tokens of KV cache the configured batch may hold at once; None: the engine decides.
+    batch_token_limit: int | None
+    batch_limit_label: str
+    token_summary: str
+    # The setting that sets batch_token_limit directly, when one does (suggested when too low).
+    batch_limit_setting: str | None = None

@@ -22,17 +22,20 @@ def looks_like_secret_value(value: str) -> bool:
     return bool(_SECRET_VALUE.search(value))
 
 
-def check_environment(environment: Mapping[str, str], path: str, secret_setting: str) -> list[Problem]:
-    """Problems with user-given environment entries; secret values are never echoed."""
+def check_environment(environment: Mapping[str, str], path: str, secret_setting: str | None) -> list[Problem]:
+    """Problems with user-given environment entries; secret values are never echoed.
+
+    `secret_setting` names the setting that references a secret instead (None: the container
+    needs none).
+    """
+    instead = f"reference a Secrets Manager secret ({secret_setting})" if secret_setting else "this container needs no secret"
     problems = []
     if len(environment) > MAX_ENTRIES:
         problems.append(Problem(path, f"{len(environment)} entries", f"at most {MAX_ENTRIES} entries"))
     for name, value in environment.items():
         where = f"{path}.{name}"
         if _SECRET_NAME.search(name) or looks_like_secret_value(value):
-            problems.append(
-                Problem(where, REDACTED, f"secrets are not accepted as plain values; reference a Secrets Manager secret ({secret_setting})")
-            )
+            problems.append(Problem(where, REDACTED, f"secrets are not accepted as plain values; {instead}"))
             continue
         if not _NAME.match(name):
             problems.append(Problem(where, value, "environment names are letters, digits and _, not starting with a digit"))

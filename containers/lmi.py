@@ -15,12 +15,16 @@ from config.errors import Problem
 from config.facts import InstanceFacts, ModelFacts
 from config.settings import AppConfig, LmiVariantSettings
 from containers import serving_properties
-from containers.container_spec import ContainerSpec
+from containers.container_spec import ContainerSpec, ServingLimits
 from containers.environment import check_managed_names
 from images.image_catalog import ImageEntry
 
 FRAMEWORKS = ("djl-deepspeed", "djl-lmi")
 SETTINGS_PATH = "variants.lmi"
+# LMI reads staged weights from S3: it takes no secret.
+SECRET_SETTING = None
+# DJL Serving's default option.max_rolling_batch_size.
+DEFAULT_MAX_ROLLING_BATCH_SIZE = 32
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MODEL_ARTIFACTS = PROJECT_ROOT / "model_artifacts"
 BUILD_DIR = PROJECT_ROOT / "build" / "lmi"
@@ -184,4 +188,18 @@ def container_spec(
         environment=environment,
         model_data_archive=serving_properties.write_archive(archive, BUILD_DIR),
         reads_staged_weights=True,
+    )
+
+
+def serving_limits(settings: LmiVariantSettings, config: AppConfig, instance: InstanceFacts, model: ModelFacts) -> ServingLimits:
+    """A rolling batch holds up to max_rolling_batch_size sequences of up to max_model_len tokens."""
+    props = read_properties(settings)
+    sequences = int(props.get("option.max_rolling_batch_size", DEFAULT_MAX_ROLLING_BATCH_SIZE))
+    length = int(props.get("option.max_model_len", model.max_position_embeddings))
+    length_source = "max model length" if "option.max_model_len" in props else "model context"
+    return ServingLimits(
+        gpus_used=tensor_parallel_degree(props, instance),
+        batch_token_limit=sequences * length,
+        batch_limit_label=f"option.max_rolling_batch_size {sequences} x {length} tokens",
+        token_summary=f"{length_source} {length:,}, up to {sequences} sequences in a rolling batch",
     )

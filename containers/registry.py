@@ -6,5 +6,5 @@ from types import ModuleType
 
 from containers import lmi, tgi
 
-# Each module provides FRAMEWORKS, validate(...) and container_spec(...).
+# Each module provides FRAMEWORKS, SECRET_SETTING, validate(...), container_spec(...) and serving_limits(...).
 CONTAINERS: dict[str, ModuleType] = {"tgi": tgi, "lmi": lmi}

@@ -14,12 +14,13 @@ from packaging.version import Version
 from config.errors import Problem
 from config.facts import InstanceFacts, ModelFacts
 from config.settings import AppConfig, TgiVariantSettings
-from containers.container_spec import ContainerSpec
+from containers.container_spec import ContainerSpec, ServingLimits
 from containers.environment import REDACTED, check_managed_names, looks_like_secret_value
 from images.image_catalog import ImageEntry
 
 FRAMEWORKS = ("huggingface-llm",)
 SETTINGS_PATH = "variants.tgi"
+SECRET_SETTING = f"{SETTINGS_PATH}.hub_token_secret"
 
 # TGI 2.0.0 renamed --max-input-length to --max-input-tokens (the old name stays a legacy alias
 # we do not emit); TGI 2.1.0 reads HF_TOKEN (before it, HUGGING_FACE_HUB_TOKEN).
@@ -157,3 +158,16 @@ def container_spec(
     environment.update(settings.environment)
     secrets = {names.hub_token: settings.hub_token_secret} if settings.hub_token_secret else {}
     return ContainerSpec(image=image, environment=environment, secret_environment=secrets)
+
+
+def serving_limits(settings: TgiVariantSettings, config: AppConfig, instance: InstanceFacts, model: ModelFacts) -> ServingLimits:
+    def show(value: int | None) -> str:
+        return "auto" if value is None else f"{value:,}"
+
+    return ServingLimits(
+        gpus_used=num_gpus(settings, instance),
+        batch_token_limit=settings.max_batch_total_tokens,
+        batch_limit_label=f"{SETTINGS_PATH}.max_batch_total_tokens",
+        token_summary=f"input {show(settings.max_input_tokens)}, total {show(settings.max_total_tokens)}, batch total {show(settings.max_batch_total_tokens)}",
+        batch_limit_setting=f"{SETTINGS_PATH}.max_batch_total_tokens",
+    )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from config.facts import GIB, InstanceFacts, ModelFacts
 from config.settings import SizingSettings
+from containers.container_spec import ServingLimits
 
 # TGI and vLLM allocate KV cache in blocks; suggestions are rounded down to whole KiB of tokens.
 SUGGESTION_STEP = 1024
@@ -20,6 +21,7 @@ class Sizing:
     kv_bytes_per_token: float
     batch_token_limit: int | None  # None: the engine sizes it at start-up
     batch_limit_label: str
+    batch_limit_setting: str | None = None
 
     @property
     def weights_fit(self) -> bool:
@@ -35,14 +37,9 @@ class Sizing:
         return self.kv_budget_tokens // SUGGESTION_STEP * SUGGESTION_STEP
 
 
-def size(
-    instance: InstanceFacts,
-    gpus_used: int,
-    model: ModelFacts,
-    sizing: SizingSettings,
-    batch_token_limit: int | None,
-    batch_limit_label: str,
-) -> Sizing:
+def size(instance: InstanceFacts, model: ModelFacts, sizing: SizingSettings, limits: ServingLimits) -> Sizing:
+    """Memory left for KV cache on the GPUs the container uses, against its batch token limit."""
+    gpus_used = limits.gpus_used
     per_gpu = instance.gpu_memory_bytes / instance.gpus
     memory = per_gpu * gpus_used
     usable = memory * sizing.gpu_memory_utilization - sizing.runtime_overhead_gib_per_gpu * GIB * gpus_used
@@ -52,6 +49,7 @@ def size(
         usable_bytes=usable,
         weights_bytes=model.weights_bytes,
         kv_bytes_per_token=model.kv_cache_bytes_per_token,
-        batch_token_limit=batch_token_limit,
-        batch_limit_label=batch_limit_label,
+        batch_token_limit=limits.batch_token_limit,
+        batch_limit_label=limits.batch_limit_label,
+        batch_limit_setting=limits.batch_limit_setting,
     )
