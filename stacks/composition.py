@@ -10,9 +10,7 @@ from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks
 from config.settings import AppConfig
 from stacks.llm_endpoint_stack import LlmEndpointStack
 from stacks.model_bucket_stack import ModelBucketStack
-
-BUCKET_STACK_ID = "LlmModelBucket"
-ENDPOINT_STACK_IDS = {"tgi": "LlmEndpointTgi", "lmi": "LlmEndpointLmi"}
+from stacks.stack_names import BUCKET_STACK_ID, ENDPOINT_STACK_IDS
 
 
 @dataclass

@@ -73,3 +73,35 @@ def lmi(seed_app: BuiltApp) -> Template:
 @pytest.fixture(scope="session")
 def bucket(seed_app: BuiltApp) -> Template:
     return seed_app.template()
+
+
+@pytest.fixture(scope="session")
+def loopback_aws():
+    """The loopback AWS server (tests/aws_loopback.py) for the whole session."""
+    from tests.aws_loopback import LoopbackAws
+
+    server = LoopbackAws()
+    yield server
+    server.close()
+
+
+def aws_test_environment(url: str) -> dict[str, str]:
+    """Environment that sends boto3 to the loopback server with obviously fake credentials."""
+    return {
+        "AWS_ENDPOINT_URL": url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
+@pytest.fixture
+def aws_env(loopback_aws, monkeypatch):
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in aws_test_environment(loopback_aws.url).items():
+        monkeypatch.setenv(name, value)
+    return loopback_aws

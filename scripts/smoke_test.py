@@ -1,0 +1,168 @@
+"""Stream a prompt from a deployed endpoint and print the text as it arrives.
+
+    python scripts/smoke_test.py --endpoint-name NAME [--variant tgi|lmi]
+    python scripts/smoke_test.py --stack LlmEndpointTgi --wait
+    python scripts/smoke_test.py --variant lmi --accept-eula --json
+
+Standard output carries only the generated text (or, with --json, one JSON object at the end);
+standard error carries status and one line of figures. Exit codes: 0 ok, 2 usage, 3 endpoint or
+stack not found, 4 endpoint not InService, 5 request rejected, 6 throttled after retries,
+7 stream failed mid-way, 8 cannot reach the service.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from streaming_client import endpoint_discovery, invocation, payloads  # noqa: E402
+from streaming_client.errors import SmokeTestError, UsageError  # noqa: E402
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1]
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--endpoint-name", help="endpoint to call")
+    where.add_argument("--stack", help="endpoint stack whose EndpointName output to call")
+    parser.add_argument(
+        "--variant", choices=["tgi", "lmi"], help="container serving the endpoint (default: detected); alone, picks the app's stack"
+    )
+    parser.add_argument("--wait", action="store_true", help="poll DescribeEndpoint until InService first")
+    parser.add_argument("--wait-timeout", type=float, default=3600, metavar="SECONDS", help="limit for --wait (default 3600)")
+    parser.add_argument("--poll-interval", type=float, default=30, metavar="SECONDS", help="between status checks (default 30)")
+    parser.add_argument("--prompt", help="user message (default: the recipe's example ask for the variant)")
+    parser.add_argument("--system-prompt", default=payloads.DEFAULT_SYSTEM_PROMPT)
+    defaults = payloads.GenerationParameters()
+    parser.add_argument("--max-new-tokens", type=int, default=defaults.max_new_tokens)
+    parser.add_argument("--temperature", type=float, default=defaults.temperature)
+    parser.add_argument("--top-p", type=float, default=defaults.top_p)
+    parser.add_argument("--top-k", type=int, default=defaults.top_k)
+    parser.add_argument("--accept-eula", action="store_true", help="send accept_eula=true: you accept Meta's Llama 2 licence")
+    parser.add_argument("--json", action="store_true", help="print one JSON object (text, figures, endpoint, format) at the end")
+    parser.add_argument("--read-timeout", type=float, default=invocation.DEFAULT_READ_TIMEOUT_S, metavar="SECONDS")
+    parser.add_argument("--max-attempts", type=int, default=invocation.DEFAULT_MAX_ATTEMPTS, help="tries for throttled or 5xx requests")
+    parser.add_argument("--profile", help="AWS profile (default: the standard AWS settings)")
+    parser.add_argument("--region", help="AWS region (default: the standard AWS settings)")
+    args = parser.parse_args(argv)
+    if not (args.endpoint_name or args.stack or args.variant):
+        parser.error("give --endpoint-name, --stack or --variant")
+    return args
+
+
+def status(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    import boto3  # imported late: --help stays fast
+
+    # botocore reads AWS_DEFAULT_REGION; AWS_REGION is what other SDKs and CI systems set.
+    session = boto3.Session(profile_name=args.profile, region_name=args.region or os.environ.get("AWS_REGION") or None)
+    if session.region_name is None:
+        raise UsageError("no AWS region (set AWS_REGION or use --region)")
+    target = resolve_target(args, session)
+    sagemaker = session.client("sagemaker")
+
+    if args.wait:
+        description = endpoint_discovery.wait_in_service(
+            sagemaker,
+            target.name,
+            timeout_s=args.wait_timeout,
+            poll_s=args.poll_interval,
+            on_status=lambda state, elapsed: status(f"endpoint {target.name}: {state} ({elapsed:.0f} s)"),
+        )
+    else:
+        description = endpoint_discovery.describe_endpoint(sagemaker, target.name)
+        endpoint_discovery.require_in_service(description)
+    variant = args.variant or target.variant or endpoint_discovery.detect_variant(sagemaker, description)
+    if variant not in ("tgi", "lmi"):
+        raise UsageError(f"cannot tell which container serves {target.name}; pass --variant tgi or --variant lmi")
+
+    prompt = payloads.llama2_chat_prompt(args.prompt or payloads.DEFAULT_PROMPTS[variant], args.system_prompt)
+    parameters = payloads.GenerationParameters(
+        max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p, top_k=args.top_k
+    )
+    runtime = invocation.runtime_client(session, read_timeout_s=args.read_timeout, max_attempts=args.max_attempts)
+    status(f"streaming from {target.name} ({variant})")
+    on_text = (lambda text: None) if args.json else write_text
+    try:
+        result = invocation.stream_text(
+            runtime,
+            target.name,
+            payloads.request_body(variant, prompt, parameters),
+            custom_attributes=payloads.custom_attributes(args.accept_eula),
+            on_text=on_text,
+        )
+    except SmokeTestError as error:
+        if not args.json:
+            sys.stdout.write("\n")
+        report(args, variant, error.partial, error)
+        raise
+    if not args.json:
+        sys.stdout.write("\n")
+    report(args, variant, result, None)
+    return 0
+
+
+def resolve_target(args: argparse.Namespace, session) -> endpoint_discovery.EndpointTarget:
+    if args.endpoint_name:
+        return endpoint_discovery.EndpointTarget(args.endpoint_name, args.variant)
+    stack = args.stack or endpoint_discovery.stack_for_variant(args.variant)
+    target = endpoint_discovery.target_from_stack(session.client("cloudformation"), stack)
+    return endpoint_discovery.EndpointTarget(target.name, args.variant or target.variant, stack)
+
+
+def write_text(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def report(args: argparse.Namespace, variant: str, result: invocation.StreamResult | None, error: SmokeTestError | None) -> None:
+    if args.json:
+        document = {
+            "endpoint": result.endpoint if result else None,
+            "variant": variant,
+            "format": result.format.value if result and result.format else None,
+            "content_type": result.content_type if result else None,
+            "text": result.text if result else "",
+            **(result.figures() if result else {}),
+        }
+        if error is not None:
+            document["error"] = str(error)
+            document["exit_code"] = error.exit_code
+        print(json.dumps(document), flush=True)
+    if result is not None:
+        status(figures_line(result))
+
+
+def figures_line(result: invocation.StreamResult) -> str:
+    ttft = f"{result.time_to_first_token_s:.3f} s" if result.time_to_first_token_s is not None else "none"
+    rate = f"{result.tokens_per_second:.1f}" if result.tokens_per_second else "n/a"
+    fmt = result.format.value if result.format else "unknown"
+    return f"time to first token {ttft}, {result.output_tokens} output tokens, {rate} tokens/s, total {result.total_s:.3f} s ({fmt})"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        return run(args)
+    except SmokeTestError as error:
+        status(f"error: {error}")
+        return error.exit_code
+    except KeyboardInterrupt:
+        status("interrupted")
+        return 130
+    except Exception as error:  # noqa: BLE001 - one line, never a traceback
+        status(f"error: unexpected {type(error).__name__}: {error}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Translation of botocore failures into the typed errors of `streaming_client.errors`."""
+
+from __future__ import annotations
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    EventStreamError,
+    NoCredentialsError,
+    NoRegionError,
+    ReadTimeoutError,
+)
+
+from streaming_client.errors import (
+    ConnectionFailed,
+    EndpointNotFound,
+    RequestRejected,
+    SmokeTestError,
+    StreamFailed,
+    Throttled,
+    UsageError,
+)
+
+# Codes that botocore's standard retry mode retries; seen here only once the retries ran out.
+THROTTLING_CODES = {
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "ServiceUnavailable",
+    "ModelNotReadyException",
+}
+_NOT_FOUND_HINTS = ("could not find", "not found", "does not exist")
+
+
+def translate(error: Exception, doing: str) -> SmokeTestError:
+    """One readable line for a botocore failure while `doing` (e.g. "invoking endpoint x")."""
+    if isinstance(error, SmokeTestError):
+        return error
+    if isinstance(error, EventStreamError):
+        code = error.response.get("Error", {}).get("Code", "stream error")
+        message = error.response.get("Error", {}).get("Message", "")
+        return StreamFailed(f"{doing}: the stream failed with {code}: {message}".rstrip(": "))
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "Unknown")
+        message = error.response.get("Error", {}).get("Message", "") or str(error)
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        attempts = error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+        if code in THROTTLING_CODES or status == 429:
+            return Throttled(f"{doing}: {code} after {attempts + 1} attempts: {message}")
+        if code in {"ValidationError", "ValidationException"} and any(h in message.lower() for h in _NOT_FOUND_HINTS):
+            return EndpointNotFound(f"{doing}: {message}")
+        if code == "ModelError":
+            return RequestRejected(f"{doing}: the model container returned an error: {message}")
+        return RequestRejected(f"{doing}: {code}: {message}")
+    if isinstance(error, NoCredentialsError):
+        return UsageError(f"{doing}: no AWS credentials (set AWS_PROFILE, use --profile, or configure the AWS CLI)")
+    if isinstance(error, NoRegionError):
+        return UsageError(f"{doing}: no AWS region (set AWS_REGION or use --region)")
+    if isinstance(error, (EndpointConnectionError, ConnectTimeoutError)):
+        return ConnectionFailed(f"{doing}: cannot reach the service: {error}")
+    if isinstance(error, ReadTimeoutError):
+        return ConnectionFailed(f"{doing}: no answer within the read timeout ({error})")
+    if isinstance(error, BotoCoreError):
+        return ConnectionFailed(f"{doing}: {error}")
+    return SmokeTestError(f"{doing}: unexpected {type(error).__name__}: {error}")

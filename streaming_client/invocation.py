@@ -1,0 +1,116 @@
+"""One streamed invocation: the request, the event stream, decoding, and the figures."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.config import Config
+
+from streaming_client.aws_errors import translate
+from streaming_client.errors import StreamFailed
+from streaming_client.stream_decoder import AutoDecoder, StreamFormat
+
+DEFAULT_READ_TIMEOUT_S = 600  # the longest silence allowed: a cold model can think a while first
+DEFAULT_MAX_ATTEMPTS = 4  # the first try plus three retries of throttling and 5xx answers
+
+
+@dataclass
+class StreamResult:
+    """What came back and how fast."""
+
+    endpoint: str
+    text_parts: list[str] = field(default_factory=list)
+    format: StreamFormat | None = None
+    content_type: str | None = None
+    invoked_variant: str | None = None
+    time_to_first_token_s: float | None = None
+    total_s: float = 0.0
+    output_tokens: int = 0
+
+    @property
+    def text(self) -> str:
+        return "".join(self.text_parts)
+
+    @property
+    def tokens_per_second(self) -> float | None:
+        """Output tokens over end-to-end time (llmperf's output throughput per request)."""
+        return self.output_tokens / self.total_s if self.total_s > 0 and self.output_tokens else None
+
+    def figures(self) -> dict:
+        return {
+            "time_to_first_token_s": self.time_to_first_token_s,
+            "output_tokens": self.output_tokens,
+            "tokens_per_second": self.tokens_per_second,
+            "total_s": self.total_s,
+        }
+
+
+def runtime_client(session: Any, *, read_timeout_s: float = DEFAULT_READ_TIMEOUT_S, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> Any:
+    """sagemaker-runtime client with a long read timeout and bounded retries (standard mode)."""
+    config = Config(
+        read_timeout=read_timeout_s,
+        connect_timeout=10,
+        retries={"mode": "standard", "total_max_attempts": max_attempts},
+        user_agent_extra="llm-streaming-smoke-test",
+    )
+    return session.client("sagemaker-runtime", config=config)
+
+
+def stream_text(
+    runtime: Any,
+    endpoint: str,
+    body: bytes,
+    *,
+    custom_attributes: str | None = None,
+    on_text: Callable[[str], None] = lambda text: None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> StreamResult:
+    """Invoke with response streaming; call `on_text` with each piece of text as it is decoded.
+
+    Raises a `SmokeTestError`; a failure after the stream started carries the partial result.
+    """
+    result = StreamResult(endpoint=endpoint)
+    start = clock()
+    request = {"EndpointName": endpoint, "Body": body, "ContentType": "application/json", "Accept": "*/*"}
+    if custom_attributes:
+        request["CustomAttributes"] = custom_attributes
+    try:
+        response = runtime.invoke_endpoint_with_response_stream(**request)
+    except Exception as error:  # noqa: BLE001 - every failure becomes one typed line
+        raise translate(error, f"invoking endpoint {endpoint}") from None
+    result.content_type = response.get("ContentType")
+    result.invoked_variant = response.get("InvokedProductionVariant")
+    decoder = AutoDecoder(result.content_type)
+    stream = response["Body"]
+
+    def take(pieces: list) -> None:
+        for piece in pieces:
+            result.output_tokens += piece.tokens
+            if piece.text:
+                if result.time_to_first_token_s is None:
+                    result.time_to_first_token_s = clock() - start
+                result.text_parts.append(piece.text)
+                on_text(piece.text)
+
+    try:
+        for event in stream:
+            part = event.get("PayloadPart")
+            if part is not None:
+                take(decoder.feed(part.get("Bytes", b"")))
+        take(decoder.close())
+    except Exception as error:  # noqa: BLE001
+        failure = translate(error, f"streaming from endpoint {endpoint}")
+        if not isinstance(failure, StreamFailed):  # once the stream began, any failure is a stream failure
+            failure = StreamFailed(str(failure))
+        result.format = decoder.format
+        result.total_s = clock() - start
+        failure.partial = result
+        raise failure from None
+    finally:
+        stream.close()
+    result.format = decoder.format
+    result.total_s = clock() - start
+    return result

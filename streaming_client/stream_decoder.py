@@ -1,0 +1,379 @@
+"""Decoders of what the model servers stream (SPEC Part 2), fed arbitrary slices of bytes.
+
+A response stream's `PayloadPart`s cut the server's output anywhere: inside a line, inside a JSON
+string, inside an escape sequence or inside a multi-byte UTF-8 character. Each decoder keeps the
+unfinished part between calls (an incremental UTF-8 decoder, the partial line, the partial escape),
+so `feed` returns only finished text, and `close` flushes the last unterminated event. Every byte
+is scanned a bounded number of times: decoding is linear in the stream's length.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from streaming_client.errors import StreamFailed
+
+
+class StreamFormat(StrEnum):
+    SSE = "sse"  # TGI (all versions) and LMI with TGI-compatible output: server-sent events
+    JSON_DOCUMENT = "json-document"  # LMI 0.25 rolling batch: {"generated_text": "..."} in fragments
+    JSON_LINES = "jsonlines"  # LMI 0.26+: one JSON object per line
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Text ready to show, and how many generated tokens it stands for."""
+
+    text: str
+    tokens: int
+
+
+def _utf8():
+    return codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+
+_LINE_END = re.compile(r"[\r\n]")
+
+
+class LineSplitter:
+    """Reassembles lines across slices; `\\n`, `\\r\\n` and `\\r` end a line (as in SSE)."""
+
+    def __init__(self) -> None:
+        self._partial: list[str] = []
+        self._after_cr = False
+
+    def feed(self, text: str) -> list[str]:
+        lines: list[str] = []
+        start = 1 if self._after_cr and text.startswith("\n") else 0
+        self._after_cr = False
+        end = len(text)
+        while (match := _LINE_END.search(text, start)) is not None:
+            pos = match.start()
+            self._partial.append(text[start:pos])
+            lines.append("".join(self._partial))
+            self._partial = []
+            start = pos + 1
+            if text[pos] == "\r":
+                if start == end:
+                    self._after_cr = True  # a "\n" may open the next slice
+                elif text[start] == "\n":
+                    start += 1
+        if start < end:
+            self._partial.append(text[start:])
+        return lines
+
+    def close(self) -> str | None:
+        """The unterminated last line, if any."""
+        rest = "".join(self._partial)
+        self._partial = []
+        return rest or None
+
+
+class _LineDecoder:
+    """Shared mechanics of the line-based formats: UTF-8, lines, flush at the end."""
+
+    format: StreamFormat
+
+    def __init__(self) -> None:
+        self._utf8 = _utf8()
+        self._lines = LineSplitter()
+        self._seen_tokens = False
+
+    def feed(self, data: bytes) -> list[Piece]:
+        return self._on_lines(self._lines.feed(self._utf8.decode(data)))
+
+    def close(self) -> list[Piece]:
+        lines = self._lines.feed(self._utf8.decode(b"", final=True))
+        rest = self._lines.close()
+        if rest is not None:
+            lines.append(rest)
+        return self._on_lines(lines) + self._finish()
+
+    def _on_lines(self, lines: list[str]) -> list[Piece]:
+        raise NotImplementedError
+
+    def _finish(self) -> list[Piece]:
+        return []
+
+    def _token_piece(self, event: dict) -> list[Piece]:
+        """Text of one decoded event of the TGI or LMI token schema."""
+        _raise_in_band_error(event)
+        token = event.get("token")
+        if isinstance(token, dict):
+            self._seen_tokens = True
+            if token.get("special"):
+                return []  # </s> and other control tokens are not text
+            return [Piece(str(token.get("text", "")), 1)]
+        outputs = event.get("outputs")
+        if isinstance(outputs, list):  # older LMI jsonlines
+            self._seen_tokens = True
+            return [Piece("".join(str(o) for o in outputs), 1)]
+        if "generated_text" in event and not self._seen_tokens:
+            # A whole answer in one event (no token events): show it once.
+            return [Piece(str(event["generated_text"]), 0)]
+        return []
+
+
+def _parse_event(text: str) -> dict | None:
+    try:
+        event = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise StreamFailed(f"unreadable event in the stream ({error.msg}): {text[:80]!r}") from None
+    return event if isinstance(event, dict) else None
+
+
+def _raise_in_band_error(event: dict) -> None:
+    details = event.get("details") if isinstance(event.get("details"), dict) else {}
+    if "error" in event:
+        kind = event.get("error_type") or "error"
+        raise StreamFailed(f"model server reported {kind} mid-stream: {event['error']}")
+    if event.get("finish_reason") == "error" or details.get("finish_reason") == "error":
+        raise StreamFailed("model server ended the generation with finish_reason=error")
+
+
+class SseDecoder(_LineDecoder):
+    """Server-sent events: `data:` lines joined until a blank line, each a JSON event."""
+
+    format = StreamFormat.SSE
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._data: list[str] = []
+
+    def _on_lines(self, lines: list[str]) -> list[Piece]:
+        pieces: list[Piece] = []
+        for line in lines:
+            if not line:
+                pieces += self._dispatch()
+                continue
+            if line.startswith(":"):
+                continue  # comment / keep-alive
+            field, _, value = line.partition(":")
+            if field == "data":
+                self._data.append(value.removeprefix(" "))
+        return pieces
+
+    def _finish(self) -> list[Piece]:
+        return self._dispatch()  # the last event may end without its blank line
+
+    def _dispatch(self) -> list[Piece]:
+        if not self._data:
+            return []
+        payload = "\n".join(self._data)
+        self._data = []
+        if payload.strip() == "[DONE]":
+            return []
+        event = _parse_event(payload)
+        return self._token_piece(event) if event is not None else []
+
+
+class JsonLinesDecoder(_LineDecoder):
+    """One JSON object per line (`token` or `outputs` shapes; a final `generated_text` is not repeated)."""
+
+    format = StreamFormat.JSON_LINES
+
+    def _on_lines(self, lines: list[str]) -> list[Piece]:
+        pieces: list[Piece] = []
+        for line in lines:
+            if line.strip():
+                event = _parse_event(line)
+                if event is not None:
+                    pieces += self._token_piece(event)
+        return pieces
+
+
+_JSON_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+_STRING_STOP = re.compile(r'[\\"]')
+_DOCUMENT_START = '{"generated_text":"'
+
+
+class JsonDocumentDecoder:
+    """LMI 0.25: the single document `{"generated_text": "..."}` streamed in fragments.
+
+    The JSON string is unescaped incrementally: `\\n`, `\\"`, `\\\\`, `\\uXXXX` and surrogate
+    pairs may be split across parts; a split escape is held until its end arrives. Each part that
+    yields text counts as one token (the server sends one part per generated token).
+    """
+
+    format = StreamFormat.JSON_DOCUMENT
+
+    def __init__(self) -> None:
+        self._utf8 = _utf8()
+        self._state = "start"
+        self._head = ""
+        self._held = ""  # an escape sequence cut by the end of a part
+
+    def feed(self, data: bytes) -> list[Piece]:
+        text = self._consume(self._utf8.decode(data))
+        return [Piece(text, 1)] if text else []
+
+    def close(self) -> list[Piece]:
+        text = self._consume(self._utf8.decode(b"", final=True))
+        if self._state == "start" and self._head.strip():
+            raise StreamFailed(f"stream is not an LMI generated_text document: {self._head[:80]!r}")
+        if self._held:
+            text += "\ufffd"  # the stream ended inside an escape
+            self._held = ""
+        return [Piece(text, 1)] if text else []
+
+    def _consume(self, text: str) -> str:
+        if self._state == "start":
+            self._head += text
+            text = self._after_document_start()
+            if text is None:
+                return ""
+        if self._state == "string":
+            return self._unescape(text)
+        return ""  # after the closing quote: "}" or other keys, nothing to show
+
+    def _after_document_start(self) -> str | None:
+        compact = "".join(self._head.split())
+        if len(compact) < len(_DOCUMENT_START):
+            if _DOCUMENT_START.startswith(compact):
+                return None
+        elif compact.startswith(_DOCUMENT_START):
+            opening_quote = _nth(self._head, '"', 3)
+            rest = self._head[opening_quote + 1 :]
+            self._head = ""
+            self._state = "string"
+            return rest
+        raise StreamFailed(f"stream is not an LMI generated_text document: {self._head[:80]!r}")
+
+    def _unescape(self, text: str) -> str:
+        if self._held:
+            text = self._held + text
+            self._held = ""
+        out: list[str] = []
+        i, end = 0, len(text)
+        while i < end:
+            match = _STRING_STOP.search(text, i)
+            if match is None:
+                out.append(text[i:])
+                break
+            j = match.start()
+            out.append(text[i:j])
+            if text[j] == '"':
+                self._state = "done"
+                break
+            i = self._escape(text, j, out)
+            if i < 0:
+                self._held = text[j:]
+                break
+        return "".join(out)
+
+    def _escape(self, text: str, j: int, out: list[str]) -> int:
+        """Decode the escape at text[j] into `out`; return the next index, or -1 if it is cut."""
+        end = len(text)
+        if j + 1 >= end:
+            return -1
+        kind = text[j + 1]
+        if kind != "u":
+            out.append(_JSON_ESCAPES.get(kind, kind))
+            return j + 2
+        code = _hex4(text, j + 2)
+        if code is None:
+            return -1 if j + 6 > end else _bad_escape(text, j)
+        nxt = j + 6
+        if 0xD800 <= code <= 0xDBFF:  # high surrogate: its low half follows as another \uXXXX
+            rest = text[nxt : nxt + 6]
+            if len(rest) < 6 and "\\u".startswith(rest[:2]):
+                return -1
+            low = _hex4(text, nxt + 2) if rest.startswith("\\u") else None
+            if low is not None and 0xDC00 <= low <= 0xDFFF:
+                out.append(chr(0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)))
+                return nxt + 6
+            out.append("\ufffd")
+            return nxt
+        out.append("\ufffd" if 0xDC00 <= code <= 0xDFFF else chr(code))
+        return nxt
+
+
+def _hex4(text: str, start: int) -> int | None:
+    digits = text[start : start + 4]
+    if len(digits) == 4 and all(c in "0123456789abcdefABCDEF" for c in digits):
+        return int(digits, 16)
+    return None
+
+
+def _bad_escape(text: str, j: int) -> int:
+    raise StreamFailed(f"bad \\u escape in the stream: {text[j : j + 6]!r}")
+
+
+def _nth(text: str, char: str, n: int) -> int:
+    index = -1
+    for _ in range(n):
+        index = text.index(char, index + 1)
+    return index
+
+
+_DECODERS = {cls.format: cls for cls in (SseDecoder, JsonDocumentDecoder, JsonLinesDecoder)}
+_SSE_STARTS = (b"data:", b"event:", b"id:", b"retry:", b":")
+_FIRST_KEY = re.compile(rb'\{\s*"([^"\\]*)"')
+_SNIFF_LIMIT = 1024
+
+
+def format_from_content_type(content_type: str | None) -> StreamFormat | None:
+    """The format a content type names, or None when it does not say (e.g. application/json)."""
+    kind = (content_type or "").split(";")[0].strip().lower()
+    if kind == "text/event-stream":
+        return StreamFormat.SSE
+    if kind in {"application/jsonlines", "application/jsonl", "application/x-ndjson", "application/x-jsonlines"}:
+        return StreamFormat.JSON_LINES
+    return None
+
+
+class AutoDecoder:
+    """Picks the decoder from the content type, else from the first bytes, then delegates."""
+
+    def __init__(self, content_type: str | None = None) -> None:
+        chosen = format_from_content_type(content_type)
+        self._decoder = _DECODERS[chosen]() if chosen else None
+        self._sniffed = b""
+
+    @property
+    def format(self) -> StreamFormat | None:
+        return self._decoder.format if self._decoder else None
+
+    def feed(self, data: bytes) -> list[Piece]:
+        if self._decoder is not None:
+            return self._decoder.feed(data)
+        self._sniffed += data
+        chosen = _sniff(self._sniffed, final=False)
+        if chosen is None:
+            return []
+        return self._start(chosen)
+
+    def close(self) -> list[Piece]:
+        if self._decoder is None:
+            if not self._sniffed.strip():
+                return []
+            pieces = self._start(_sniff(self._sniffed, final=True))
+            return pieces + self._decoder.close()
+        return self._decoder.close()
+
+    def _start(self, chosen: StreamFormat) -> list[Piece]:
+        self._decoder = _DECODERS[chosen]()
+        data, self._sniffed = self._sniffed, b""
+        return self._decoder.feed(data)
+
+
+def _sniff(head: bytes, final: bool) -> StreamFormat | None:
+    start = head.lstrip()
+    if not start:
+        return None if not final else StreamFormat.JSON_LINES
+    if start.startswith(_SSE_STARTS):
+        return StreamFormat.SSE
+    if start[:1] == b"{":
+        match = _FIRST_KEY.match(start)
+        if match:
+            return StreamFormat.JSON_DOCUMENT if match.group(1) == b"generated_text" else StreamFormat.JSON_LINES
+        if final or len(start) > _SNIFF_LIMIT:
+            return StreamFormat.JSON_LINES
+        return None
+    if any(prefix.startswith(start) for prefix in _SSE_STARTS) and not final:
+        return None  # e.g. "da" of "data:"
+    raise StreamFailed(f"unrecognized stream format, starting with {start[:40]!r}")

@@ -1,0 +1,268 @@
+"""scripts/smoke_test.py end to end: the real boto3 client against the loopback AWS server."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from scripts.smoke_test import main
+from streaming_client.errors import EXIT_CODES
+from tests.aws_loopback import LMI_IMAGE, TGI_IMAGE, Endpoint, HttpError, Stream
+from tests.conftest import ROOT, aws_test_environment
+from tests.stream_samples import FORMATS, TEXT, TOKENS, lmi_json_document, tgi_sse
+
+_names = itertools.count()
+
+
+def endpoint(aws, *answers, **kwargs) -> Endpoint:
+    return aws.add_endpoint(Endpoint(f"ep-{next(_names)}", answers=list(answers), **kwargs))
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_byte_parts(parts: list[bytes]) -> list[bytes]:
+    stream = b"".join(parts)
+    return [stream[i : i + 1] for i in range(len(stream))]
+
+
+@pytest.mark.parametrize("name", sorted(FORMATS))
+def test_streams_every_format_to_stdout(aws_env, capsys, name):
+    build, content_type = FORMATS[name]
+    image = TGI_IMAGE if name.startswith("tgi") else LMI_IMAGE
+    ep = endpoint(aws_env, Stream(build(), content_type), image=image)
+    code, out, err = run(capsys, "--endpoint-name", ep.name)
+    assert code == 0, err
+    assert out == TEXT + "\n"
+    assert f"{len(TOKENS)} output tokens" in err and "time to first token" in err
+
+
+@pytest.mark.parametrize("name", sorted(FORMATS))
+def test_one_byte_payload_parts_without_content_type(aws_env, capsys, name):
+    # Every byte boundary of the stream is a PayloadPart boundary, and the format is sniffed.
+    build, _ = FORMATS[name]
+    ep = endpoint(aws_env, Stream(one_byte_parts(build())))
+    code, out, err = run(capsys, "--endpoint-name", ep.name, "--variant", "lmi")
+    assert (code, out) == (0, TEXT + "\n"), err
+
+
+def test_tgi_request_follows_the_recipe(aws_env, capsys):
+    ep = endpoint(aws_env, Stream(tgi_sse(), "text/event-stream"), image=TGI_IMAGE)
+    assert run(capsys, "--endpoint-name", ep.name)[0] == 0
+    (call,) = ep.invocations
+    body = call["body"]
+    assert body["stream"] is True
+    assert body["parameters"] == {
+        "do_sample": True,
+        "top_p": 0.6,
+        "temperature": 0.9,
+        "top_k": 50,
+        "max_new_tokens": 512,
+        "repetition_penalty": 1.03,
+        "stop": ["</s>"],
+        "return_full_text": False,
+    }
+    assert body["inputs"].startswith("<s>[INST] <<SYS>>\n")
+    assert "<</SYS>>\n\nAnyCompany recently announced a new service launch named AnyCloud Internet Service." in body["inputs"]
+    assert "EARLYB1RD" in body["inputs"] and body["inputs"].endswith(" [/INST]")
+    assert call["headers"]["Content-Type"] == "application/json"
+    assert call["headers"]["X-Amzn-SageMaker-Custom-Attributes"] == "accept_eula=false"
+
+
+def test_lmi_request_follows_the_recipe(aws_env, capsys):
+    ep = endpoint(aws_env, Stream(lmi_json_document(), "application/json"), image=LMI_IMAGE)
+    assert run(capsys, "--endpoint-name", ep.name, "--accept-eula")[0] == 0
+    (call,) = ep.invocations
+    assert "stream" not in call["body"]
+    assert call["body"]["parameters"] == {
+        "do_sample": True,
+        "top_p": 0.6,
+        "temperature": 0.9,
+        "top_k": 50,
+        "max_new_tokens": 512,
+        "return_full_text": False,
+    }
+    assert "STREAM2DREAM" in call["body"]["inputs"]
+    assert call["headers"]["X-Amzn-SageMaker-Custom-Attributes"] == "accept_eula=true"
+
+
+def test_prompt_and_parameter_flags_reach_the_request(aws_env, capsys):
+    ep = endpoint(aws_env, Stream(tgi_sse(), "text/event-stream"), image=TGI_IMAGE)
+    code, _, _ = run(
+        capsys,
+        "--endpoint-name",
+        ep.name,
+        "--prompt",
+        "Hi there",
+        "--system-prompt",
+        "Be brief.",
+        "--max-new-tokens",
+        "64",
+        "--temperature",
+        "0.2",
+    )
+    assert code == 0
+    body = ep.invocations[0]["body"]
+    assert body["inputs"] == "<s>[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nHi there [/INST]"
+    assert (body["parameters"]["max_new_tokens"], body["parameters"]["temperature"]) == (64, 0.2)
+
+
+def test_stack_outputs_name_the_endpoint_and_variant(aws_env, capsys):
+    ep = endpoint(aws_env, Stream(lmi_json_document(), "application/json"), image="unrecognizable/image:1")
+    aws_env.add_stack("MyLmiStack", {"EndpointName": ep.name, "ServingVariant": "lmi", "Region": "us-east-1"})
+    code, out, err = run(capsys, "--stack", "MyLmiStack")
+    assert (code, out) == (0, TEXT + "\n"), err
+    assert "stream" not in ep.invocations[0]["body"]
+
+
+def test_variant_alone_reads_the_apps_stack(aws_env, capsys):
+    ep = endpoint(aws_env, Stream(tgi_sse(), "text/event-stream"))
+    aws_env.add_stack("LlmEndpointTgi", {"EndpointName": ep.name, "ServingVariant": "tgi"})
+    code, out, _ = run(capsys, "--variant", "tgi")
+    assert (code, out) == (0, TEXT + "\n")
+
+
+def test_wait_polls_until_in_service(aws_env, capsys):
+    ep = endpoint(aws_env, Stream(tgi_sse(), "text/event-stream"), status_sequence=["Creating", "Creating"])
+    code, out, err = run(capsys, "--endpoint-name", ep.name, "--wait", "--poll-interval", "0.01")
+    assert code == 0
+    assert [line.split(": ")[1].split(" (")[0] for line in err.splitlines() if line.startswith(f"endpoint {ep.name}:")] == [
+        "Creating",
+        "Creating",
+        "InService",
+    ]
+
+
+def test_wait_gives_up_at_its_time_limit(aws_env, capsys):
+    ep = endpoint(aws_env, Stream(tgi_sse()), status_sequence=["Creating"] * 50)
+    code, _, err = run(capsys, "--endpoint-name", ep.name, "--wait", "--poll-interval", "0.05", "--wait-timeout", "0.1")
+    assert code == EXIT_CODES["EndpointNotInService"] == 4
+    assert "still Creating after" in err
+
+
+def test_failed_endpoint_reports_status_and_reason(aws_env, capsys):
+    ep = endpoint(aws_env, Stream(tgi_sse()), status="Failed", failure_reason="CannotStartContainerError: out of memory")
+    code, out, err = run(capsys, "--endpoint-name", ep.name, "--wait", "--poll-interval", "0.01")
+    assert code == 4
+    assert err.strip().splitlines()[-1] == f"error: endpoint {ep.name} is Failed: CannotStartContainerError: out of memory"
+    assert out == ""
+
+
+def test_endpoint_not_in_service_without_wait(aws_env, capsys):
+    ep = endpoint(aws_env, Stream(tgi_sse()), status="Updating")
+    code, _, err = run(capsys, "--endpoint-name", ep.name)
+    assert code == 4 and f"endpoint {ep.name} is Updating" in err
+
+
+def test_missing_endpoint_and_missing_stack(aws_env, capsys):
+    code, _, err = run(capsys, "--endpoint-name", "no-such-endpoint")
+    assert code == EXIT_CODES["EndpointNotFound"] == 3
+    assert 'Could not find endpoint "no-such-endpoint"' in err
+    code, _, err = run(capsys, "--stack", "NoSuchStack")
+    assert code == 3 and "Stack with id NoSuchStack does not exist" in err
+
+
+def test_throttling_is_retried_then_succeeds(aws_env, capsys):
+    ep = endpoint(aws_env, HttpError(400, "ThrottlingException", "Rate exceeded"), Stream(tgi_sse(), "text/event-stream"))
+    code, out, _ = run(capsys, "--endpoint-name", ep.name, "--max-attempts", "2")
+    assert (code, out) == (0, TEXT + "\n")
+    assert len(ep.invocations) == 2
+
+
+def test_throttling_beyond_the_retries_has_its_exit_code(aws_env, capsys):
+    ep = endpoint(aws_env, HttpError(400, "ThrottlingException", "Rate exceeded"))
+    code, out, err = run(capsys, "--endpoint-name", ep.name, "--max-attempts", "2")
+    assert code == EXIT_CODES["Throttled"] == 6
+    assert len(ep.invocations) == 2
+    assert "ThrottlingException after 2 attempts" in err
+
+
+def test_model_error_is_a_rejected_request(aws_env, capsys):
+    ep = endpoint(aws_env, HttpError(424, "ModelError", "Received client error (400) from primary: input too long"))
+    code, _, err = run(capsys, "--endpoint-name", ep.name)
+    assert code == EXIT_CODES["RequestRejected"] == 5
+    assert "the model container returned an error: Received client error (400)" in err
+
+
+@pytest.mark.parametrize("kind", ["ModelStreamError", "InternalStreamFailure"])
+def test_exception_event_mid_stream_keeps_the_text_before_it(aws_env, capsys, kind):
+    ep = endpoint(aws_env, Stream(tgi_sse(["Hello", " world"])[:2], "text/event-stream", exception=(kind, "the model went away")))
+    code, out, err = run(capsys, "--endpoint-name", ep.name)
+    assert code == EXIT_CODES["StreamFailed"] == 7
+    assert out == "Hello world\n"
+    assert f"the stream failed with {kind}: the model went away" in err
+    assert "2 output tokens" in err
+
+
+def test_in_band_error_event_mid_stream(aws_env, capsys):
+    error = b'data:{"error": "Request failed during generation: CUDA OOM", "error_type": "generation"}\n\n'
+    ep = endpoint(aws_env, Stream([*tgi_sse(["Partial"])[:1], error], "text/event-stream"))
+    code, out, err = run(capsys, "--endpoint-name", ep.name)
+    assert (code, out) == (7, "Partial\n")
+    assert "CUDA OOM" in err
+
+
+def test_connection_cut_mid_stream(aws_env, capsys):
+    ep = endpoint(aws_env, Stream(tgi_sse(), "text/event-stream", cut_after_parts=3))
+    code, out, err = run(capsys, "--endpoint-name", ep.name)
+    assert code == 7
+    assert out == "".join(TOKENS[:3]) + "\n"
+
+
+def test_silence_beyond_the_read_timeout_after_the_stream_opened(aws_env, capsys):
+    # The response headers arrive, then nothing: the stream is open, so this is a stream failure.
+    ep = endpoint(aws_env, Stream(tgi_sse(), "text/event-stream", first_delay_s=1.5))
+    code, out, err = run(capsys, "--endpoint-name", ep.name, "--read-timeout", "0.3", "--max-attempts", "1")
+    assert code == EXIT_CODES["StreamFailed"]
+    assert "read timeout" in err.lower() or "timed out" in err.lower()
+    assert out == "\n"
+
+
+def test_json_output_is_one_object_with_text_and_figures(aws_env, capsys):
+    ep = endpoint(aws_env, Stream(tgi_sse(), "text/event-stream"), image=TGI_IMAGE)
+    code, out, err = run(capsys, "--endpoint-name", ep.name, "--json")
+    assert code == 0
+    document = json.loads(out)
+    assert document["text"] == TEXT
+    assert (document["endpoint"], document["variant"], document["format"]) == (ep.name, "tgi", "sse")
+    assert document["output_tokens"] == len(TOKENS)
+    assert document["time_to_first_token_s"] <= document["total_s"]
+
+
+def test_json_output_on_failure_carries_partial_text_and_error(aws_env, capsys):
+    ep = endpoint(aws_env, Stream(tgi_sse(["Hi"])[:1], "text/event-stream", exception=("ModelStreamError", "boom")))
+    code, out, _ = run(capsys, "--endpoint-name", ep.name, "--json")
+    document = json.loads(out)
+    assert code == 7 and document["text"] == "Hi" and document["exit_code"] == 7 and "boom" in document["error"]
+
+
+def test_unknown_image_without_variant_is_a_usage_error(aws_env, capsys):
+    ep = endpoint(aws_env, Stream(tgi_sse()), image="111122223333.dkr.ecr.us-east-1.amazonaws.com/custom:1")
+    code, _, err = run(capsys, "--endpoint-name", ep.name)
+    assert code == EXIT_CODES["UsageError"] == 2
+    assert "pass --variant" in err
+
+
+def test_cli_subprocess_success_and_failure_without_traceback(loopback_aws):
+    ep = endpoint(loopback_aws, Stream(one_byte_parts(lmi_json_document()), "application/json"), image=LMI_IMAGE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | aws_test_environment(loopback_aws.url)
+    ok = subprocess.run(
+        [sys.executable, "scripts/smoke_test.py", "--endpoint-name", ep.name], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout == TEXT + "\n"
+    missing = subprocess.run(
+        [sys.executable, "scripts/smoke_test.py", "--endpoint-name", "gone"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert missing.returncode == 3
+    assert missing.stdout == ""
+    assert "Traceback" not in missing.stderr
+    assert missing.stderr.strip().splitlines()[-1].startswith("error: describing endpoint gone:")

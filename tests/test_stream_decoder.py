@@ -1,0 +1,148 @@
+"""Every stream format of SPEC Part 2, cut at every byte boundary, with multi-byte text."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from streaming_client.errors import StreamFailed
+from streaming_client.stream_decoder import AutoDecoder, JsonDocumentDecoder, LineSplitter, SseDecoder, StreamFormat
+from tests.stream_samples import FORMATS, TEXT, TOKENS, lmi_json_document, lmi_jsonlines, tgi_sse
+
+EXPECTED_FORMAT = {
+    "tgi-sse": StreamFormat.SSE,
+    "lmi-sse": StreamFormat.SSE,
+    "lmi-json-document": StreamFormat.JSON_DOCUMENT,
+    "lmi-jsonlines": StreamFormat.JSON_LINES,
+    "lmi-outputs-jsonlines": StreamFormat.JSON_LINES,
+}
+
+
+def decode(parts: list[bytes], content_type: str | None) -> tuple[str, int, AutoDecoder]:
+    decoder = AutoDecoder(content_type)
+    pieces = [p for part in parts for p in decoder.feed(part)] + decoder.close()
+    return "".join(p.text for p in pieces), sum(p.tokens for p in pieces), decoder
+
+
+@pytest.mark.parametrize("name", sorted(FORMATS))
+@pytest.mark.parametrize("use_content_type", [True, False], ids=["content-type", "sniffed"])
+def test_each_format_decodes_to_the_text(name, use_content_type):
+    build, content_type = FORMATS[name]
+    text, tokens, decoder = decode(build(), content_type if use_content_type else None)
+    assert text == TEXT
+    assert tokens == len(TOKENS)
+    assert decoder.format == EXPECTED_FORMAT[name]
+
+
+@pytest.mark.parametrize("name", sorted(FORMATS))
+def test_every_byte_boundary_gives_the_same_text(name):
+    build, content_type = FORMATS[name]
+    stream = b"".join(build())
+    for cut in range(1, len(stream)):
+        text, _, _ = decode([stream[:cut], stream[cut:]], None)
+        assert text == TEXT, f"cut at byte {cut}"
+
+
+@pytest.mark.parametrize("name", sorted(FORMATS))
+def test_one_byte_per_part_gives_the_same_text(name):
+    build, content_type = FORMATS[name]
+    stream = b"".join(build())
+    text, _, _ = decode([stream[i : i + 1] for i in range(len(stream))], content_type)
+    assert text == TEXT
+
+
+def test_json_document_with_raw_utf8_and_every_escape():
+    tokens = ["tab\there", " nl\n", ' q"', " bs\\", " sl/", " ctl\b\f\r", " 中文", " 😀"]
+    stream = b"".join(lmi_json_document(tokens, ensure_ascii=False))
+    for cut in range(1, len(stream)):
+        decoder = JsonDocumentDecoder()
+        pieces = decoder.feed(stream[:cut]) + decoder.feed(stream[cut:]) + decoder.close()
+        assert "".join(p.text for p in pieces) == "".join(tokens), cut
+
+
+def test_json_document_surrogate_pair_split_inside_either_half():
+    stream = b'{"generated_text": "a\\ud83d\\ude00b"}'
+    for cut in range(1, len(stream)):
+        decoder = JsonDocumentDecoder()
+        text = "".join(p.text for p in decoder.feed(stream[:cut]) + decoder.feed(stream[cut:]) + decoder.close())
+        assert text == "a😀b", cut
+
+
+def test_json_document_lone_surrogate_becomes_replacement_character():
+    decoder = JsonDocumentDecoder()
+    pieces = decoder.feed(b'{"generated_text": "x\\ud83dy"}') + decoder.close()
+    assert "".join(p.text for p in pieces) == "x\ufffdy"
+
+
+def test_json_document_ignores_what_follows_the_string():
+    decoder = JsonDocumentDecoder()
+    pieces = decoder.feed(b'{"generated_text": "done", "details": {"x": "\\"y"}}') + decoder.close()
+    assert "".join(p.text for p in pieces) == "done"
+
+
+def test_tgi_special_token_is_not_printed():
+    text, tokens, _ = decode(tgi_sse(["Hi", "!"]), "text/event-stream")
+    assert text == "Hi!"
+    assert "</s>" not in text
+    assert tokens == 2
+
+
+def test_tgi_in_band_error_raises_after_the_text_before_it():
+    decoder = SseDecoder()
+    good = decoder.feed(b"".join(tgi_sse(["Hello", " world"])[:2]))
+    assert "".join(p.text for p in good) == "Hello world"
+    with pytest.raises(StreamFailed, match="generation mid-stream: Request failed during generation: CUDA out of memory"):
+        decoder.feed(b'data:{"error": "Request failed during generation: CUDA out of memory", "error_type": "generation"}\n\n')
+
+
+def test_jsonlines_final_generated_text_is_not_repeated():
+    text, _, _ = decode(lmi_jsonlines(["a", "b"]), "application/jsonlines")
+    assert text == "ab"
+
+
+def test_jsonlines_error_line_raises():
+    decoder = AutoDecoder("application/jsonlines")
+    decoder.feed(b'{"token": {"id": 1, "text": "x"}}\n')
+    with pytest.raises(StreamFailed, match="finish_reason=error"):
+        decoder.feed(b'{"token": {"id": 2, "text": ""}, "details": {"finish_reason": "error"}}\n')
+
+
+def test_final_event_without_terminator_is_flushed_at_end_of_stream():
+    for content_type, stream in (
+        ("text/event-stream", b'data:{"token": {"text": "last", "special": false}}'),
+        ("application/jsonlines", b'{"token": {"text": "last"}}'),
+    ):
+        text, _, _ = decode([stream], content_type)
+        assert text == "last"
+
+
+def test_sse_comments_other_fields_and_multiline_data():
+    stream = b': keep-alive\nevent: message\nid: 7\ndata: {"token":\ndata: {"text": "x", "special": false}}\n\n'
+    text, _, _ = decode([stream], "text/event-stream")
+    assert text == "x"
+
+
+def test_sse_data_value_keeps_its_text_beyond_one_leading_space():
+    # Prefix removal, not character stripping: a token of spaces and "data" letters survives.
+    event = {"token": {"text": "  data: ada", "special": False}}
+    text, _, _ = decode([f"data:  {json.dumps(event)}\n\n".encode()], "text/event-stream")
+    assert text == "  data: ada"
+
+
+def test_line_splitter_handles_crlf_split_between_slices():
+    splitter = LineSplitter()
+    assert splitter.feed("a\r") == ["a"]
+    assert splitter.feed("\nb\r\n\rc") == ["b", ""]
+    assert splitter.close() == "c"
+
+
+def test_unrecognized_stream_is_a_stream_failure():
+    with pytest.raises(StreamFailed, match="unrecognized stream format"):
+        AutoDecoder(None).feed(b"<html>502 Bad Gateway</html>")
+
+
+def test_truncated_multibyte_character_at_end_becomes_replacement():
+    stream = b'data:{"token": {"text": "ok", "special": false}}\n\n' + "😀".encode()[:2]
+    text, _, _ = decode([stream], "text/event-stream")
+    assert text == "ok"
