@@ -13,6 +13,7 @@ Tests script what each endpoint answers with `Scenario`s; boto3 reaches the serv
 from __future__ import annotations
 
 import json
+import socket
 import struct
 import threading
 import time
@@ -125,13 +126,21 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # quiet test output
         pass
 
+    def setup(self) -> None:
+        super().setup()
+        # Frames go out as written, like a real streaming server (no Nagle delay on small writes).
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         target = self.headers.get("X-Amz-Target", "")
         self.aws.requests.append(target or self.path)
         if self.path.startswith("/endpoints/") and self.path.endswith("/invocations-response-stream"):
             name = unquote(self.path.split("/")[2])
-            return self._invoke(name, body)
+            try:
+                return self._invoke(name, body)
+            except (BrokenPipeError, ConnectionResetError):
+                return None  # the client stopped reading: nothing left to answer
         if target.startswith("SageMaker."):
             return self._sagemaker(target.removeprefix("SageMaker."), json.loads(body or b"{}"))
         form = parse_qs(body.decode())
