@@ -5,10 +5,11 @@ import sys
 
 import aws_cdk as cdk
 
+from checks.nag import add_checks
 from config.errors import ConfigError
 from config.loader import load_config
 from reports.synth_summary import render_summary
-from stacks.composition import add_checks, compose
+from stacks.composition import compose
 
 app = cdk.App()
 try:

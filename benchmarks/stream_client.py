@@ -72,7 +72,9 @@ def main() -> None:
                 result = stream_text(runtime, name, b"{}")
                 whole.append(time.thread_time() - start)
             assert result.output_tokens == args.tokens, (name, result.output_tokens)
-            print(f"  {name:18s} decoder {decoder_only * 1000:6.1f} ms   whole client {statistics.median(whole) * 1000:6.1f} ms  ({len(parts)} parts)")
+            print(
+                f"  {name:18s} decoder {decoder_only * 1000:6.1f} ms   whole client {statistics.median(whole) * 1000:6.1f} ms  ({len(parts)} parts)"
+            )
 
         first_parts, content_type = streams["tgi-sse"]
         aws.add_endpoint(Endpoint("ttft", answers=[Stream(first_parts[:20], content_type)]))
@@ -88,7 +90,9 @@ def main() -> None:
                     first = time.perf_counter() - start
             bare.append(first)
         overhead = statistics.median(ours) - statistics.median(bare)
-        print(f"time to first token over {args.runs} runs: stream_text median {statistics.median(ours) * 1000:.2f} ms, bare botocore loop median {statistics.median(bare) * 1000:.2f} ms")
+        print(
+            f"time to first token over {args.runs} runs: stream_text median {statistics.median(ours) * 1000:.2f} ms, bare botocore loop median {statistics.median(bare) * 1000:.2f} ms"
+        )
         print(f"  overhead: {overhead * 1000:.2f} ms (target <= 2 ms)")
     finally:
         aws.close()

@@ -27,8 +27,13 @@ _CDK_OWNED_KEYS = {"acknowledged-issue-numbers", "cli-telemetry"}
 
 
 def is_cdk_owned(key: str) -> bool:
-    """True for context keys that belong to the CDK, not to this app."""
-    return key.startswith("@") or ":" in key or key in _CDK_OWNED_KEYS
+    """True for context keys that belong to the CDK, not to this app.
+
+    CDK keys start with `@` (feature flags) or have a colon after a dot-free prefix
+    (`aws:cdk:*`, `availability-zones:...`); `variants.tgi:num_gpus` is a typo of ours.
+    """
+    prefix, colon, _ = key.partition(":")
+    return key.startswith("@") or (bool(colon) and "." not in prefix) or key in _CDK_OWNED_KEYS
 
 
 def load_config(context: Mapping[str, Any]) -> AppConfig:
@@ -89,7 +94,15 @@ def _set_path(data: dict, key: str, value: Any, problems: list[Problem]) -> None
         elif not dataclasses.is_dataclass(inner):
             problems.append(Problem(path, value, f"is a single setting, it has no key {parts[depth + 1]!r}"))
             return
-        node = node.setdefault(part, {})
+        child = node.setdefault(part, {})
+        if isinstance(child, str) and inner is dict:  # a map given whole as JSON, then extended
+            decoded = _decode_json_map(child)
+            if not isinstance(decoded, dict):
+                problems.append(Problem(path, child, "must be a map of names to values"))
+                return
+            child = decoded
+        node[part] = child
+        node = child
         cls = inner
 
 
@@ -160,15 +173,19 @@ def _convert(raw: Any, hint: Any, path: str, problems: list[Problem]) -> Any:
     return _INVALID
 
 
+def _decode_json_map(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return None
+
+
 def _convert_map(raw: Any, path: str, problems: list[Problem]) -> Any:
-    if isinstance(raw, str):  # -c key='{"A": "1"}'
-        try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError:
-            raw = None
-    if not isinstance(raw, Mapping):
+    decoded = _decode_json_map(raw) if isinstance(raw, str) else raw  # -c key='{"A": "1"}'
+    if not isinstance(decoded, Mapping):
         problems.append(Problem(path, raw, "must be a map of names to values"))
         return _INVALID
+    raw = decoded
     out = {}
     for name, value in raw.items():
         if isinstance(value, bool):

@@ -15,9 +15,10 @@ _SEED = {
             "image": {"framework": "huggingface-llm", "version": "1.0.3"},
             "instance_type": "ml.g5.12xlarge",
             "instance_count": 1,
-            # The SDK's deploy() names the only variant AllTraffic.
+            # The SDK's deploy() names the only variant AllTraffic and sets no download timeout
+            # (the weights come from the hub, not from model data).
             "variant_name": "AllTraffic",
-            "model_data_download_timeout_in_seconds": 3600,
+            "model_data_download_timeout_in_seconds": None,
             "container_startup_health_check_timeout_in_seconds": 3600,
             "num_gpus": 4,
             "max_input_tokens": 2048,
@@ -48,10 +49,14 @@ _CURRENT = {
             **_SEED["variants"]["tgi"],
             "image": {"framework": "huggingface-llm", "version": "3.3.6"},
             "max_batch_total_tokens": None,
+            # CUDA 12.4 image: a host with a driver that supports it.
+            "inference_ami_version": "al2023-ami-sagemaker-inference-gpu-4-1",
         },
         "lmi": {
             **_SEED["variants"]["lmi"],
             "image": {"framework": "djl-lmi", "version": "0.38.0"},
+            # CUDA 13.0 image: NVIDIA driver 580.
+            "inference_ami_version": "al2023-ami-sagemaker-inference-gpu-4-1",
             "serving_properties": "lmi/current/serving.properties",
         },
     },

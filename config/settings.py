@@ -78,6 +78,8 @@ class VariantSettings:
     container_startup_health_check_timeout_in_seconds: int | None = 3600
     # default: CloudFormation names the endpoint (the stack outputs the name).
     endpoint_name: str | None = None
+    # SageMaker host image (NVIDIA driver and CUDA); default: SageMaker's default for the instance.
+    inference_ami_version: str | None = None
     # Only for instance families without NVMe instance storage (SageMaker rejects both on g5, p4d).
     volume_size_in_gb: int | None = None
     kms_key_arn: str | None = None
@@ -97,6 +99,8 @@ class TgiVariantSettings(VariantSettings):
     max_batch_total_tokens: int | None = None
     # Name or ARN of a Secrets Manager secret holding the hub token (never the token itself).
     hub_token_secret: str | None = None
+    # Key of the token when the secret holds JSON key/value pairs; default: the whole secret string.
+    hub_token_secret_json_field: str | None = None
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from config.errors import Problem
@@ -18,7 +19,8 @@ _KMS_KEY = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _BUCKET_PREFIX = re.compile(r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$")
-_S3_PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()/-]+$")
+_PREFIX_PART = re.compile(r"^[A-Za-z0-9!_.()-]+$")
+_REVISION = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
 
 
 def validate(config: AppConfig) -> list[Problem]:
@@ -38,12 +40,20 @@ def validate(config: AppConfig) -> list[Problem]:
             )
         )
     prefix = config.weights.s3_prefix
-    if prefix is not None and (prefix.startswith("/") or not _S3_PREFIX.match(prefix)):
-        problems.append(Problem("weights.s3_prefix", prefix, "an S3 key prefix without a leading / (letters, digits, !_.*'()/-)"))
-    if not 0 < config.sizing.gpu_memory_utilization <= 1:
-        problems.append(Problem("sizing.gpu_memory_utilization", config.sizing.gpu_memory_utilization, "a share of GPU memory in (0, 1]"))
-    if config.sizing.runtime_overhead_gib_per_gpu < 0:
-        problems.append(Problem("sizing.runtime_overhead_gib_per_gpu", config.sizing.runtime_overhead_gib_per_gpu, "zero or more GiB"))
+    if prefix is not None and not _is_clean_prefix(prefix):
+        problems.append(
+            Problem(
+                "weights.s3_prefix", prefix, "an S3 key prefix of letters, digits and ._-()! parts joined by / (no empty, . or .. parts)"
+            )
+        )
+    if not 0.5 <= config.sizing.gpu_memory_utilization <= 1:  # NaN fails every comparison
+        problems.append(Problem("sizing.gpu_memory_utilization", config.sizing.gpu_memory_utilization, "a share of GPU memory in 0.5..1"))
+    if not 0 <= config.sizing.runtime_overhead_gib_per_gpu <= 16:
+        problems.append(Problem("sizing.runtime_overhead_gib_per_gpu", config.sizing.runtime_overhead_gib_per_gpu, "0..16 GiB"))
+    if not _REVISION.match(config.model.revision) or ".." in config.model.revision:
+        problems.append(
+            Problem("model.revision", config.model.revision, "a hub branch, tag or commit (letters, digits, ._-/, no empty or .. parts)")
+        )
     if config.model.dtype_bytes not in (1, 2, 4):
         problems.append(Problem("model.dtype_bytes", config.model.dtype_bytes, "1, 2 or 4 bytes per weight"))
 
@@ -58,8 +68,8 @@ def validate(config: AppConfig) -> list[Problem]:
             )
         )
     for name, value in _positive_model_settings(config).items():
-        if value is not None and value <= 0:
-            problems.append(Problem(f"model.{name}", value, "must be positive"))
+        if value is not None and not (0 < value < math.inf):
+            problems.append(Problem(f"model.{name}", value, "must be a positive, finite number"))
     if len(problems) > problems_before_model:
         return problems  # variant checks need sound model facts
 
@@ -67,6 +77,12 @@ def validate(config: AppConfig) -> list[Problem]:
     for name, variant in config.variants.enabled().items():
         problems += _validate_variant(name, variant, config, model, region)
     return problems
+
+
+def _is_clean_prefix(prefix: str) -> bool:
+    """Parts joined by /, none empty, `.` or `..`, no wildcard (the prefix ends up in IAM)."""
+    parts = prefix.rstrip("/").split("/")
+    return all(_PREFIX_PART.match(p) and p not in {".", ".."} for p in parts)
 
 
 def _positive_model_settings(config: AppConfig) -> dict:
@@ -113,6 +129,8 @@ def _validate_variant(name: str, variant: VariantSettings, config: AppConfig, mo
                 Problem(f"{path}.{field}", value, "1-63 letters, digits and hyphens, starting and ending with a letter or digit")
             )
 
+    problems += _check_host_image(path, variant)
+
     if instance is not None and instance.nvme_instance_storage:
         for field in ("volume_size_in_gb", "kms_key_arn"):
             value = getattr(variant, field)
@@ -134,6 +152,42 @@ def _validate_variant(name: str, variant: VariantSettings, config: AppConfig, mo
     if instance is not None and image_ok:
         problems += container.validate(variant, config, instance, model)
     return problems
+
+
+# CUDA version each GPU host image supports (SageMaker API reference, ProductionVariant).
+INFERENCE_AMI_CUDA = {
+    "al2-ami-sagemaker-inference-gpu-2": (12, 2),
+    "al2-ami-sagemaker-inference-gpu-2-1": (12, 2),
+    "al2-ami-sagemaker-inference-gpu-3-1": (12, 4),
+    "al2023-ami-sagemaker-inference-gpu-4-1": (13, 0),
+}
+_TAG_CUDA = re.compile(r"cu(\d\d)(\d)")
+
+
+def image_cuda(tag: str) -> tuple[int, int] | None:
+    """(major, minor) CUDA version of a DLC image tag such as `...-cu124-...`."""
+    match = _TAG_CUDA.search(tag)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def _check_host_image(path: str, variant: VariantSettings) -> list[Problem]:
+    ami = variant.inference_ami_version
+    if ami is None:
+        return []
+    if ami not in INFERENCE_AMI_CUDA:
+        return [Problem(f"{path}.inference_ami_version", ami, f"one of {', '.join(INFERENCE_AMI_CUDA)}")]
+    entry = find_image(variant.image.framework, variant.image.version)
+    cuda = image_cuda(entry.tag) if entry else None
+    if cuda and cuda > INFERENCE_AMI_CUDA[ami]:
+        need = [name for name, supported in INFERENCE_AMI_CUDA.items() if supported >= cuda]
+        return [
+            Problem(
+                f"{path}.inference_ami_version",
+                ami,
+                f"supports CUDA {'.'.join(map(str, INFERENCE_AMI_CUDA[ami]))}; the image needs {cuda[0]}.{cuda[1]}: use {' or '.join(need)}",
+            )
+        ]
+    return []
 
 
 def _check_image(path: str, variant: VariantSettings, frameworks: tuple[str, ...], region: str | None, problems: list[Problem]) -> bool:

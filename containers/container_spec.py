@@ -10,6 +10,22 @@ from images.image_catalog import ImageEntry
 
 
 @dataclass(frozen=True)
+class SecretReference:
+    """A Secrets Manager secret by name or ARN, optionally one key of its JSON."""
+
+    secret: str
+    json_field: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelDataArchive:
+    """A local model.tar.gz and the hash of its content (the asset hash: stable across zlib builds)."""
+
+    path: Path
+    content_hash: str
+
+
+@dataclass(frozen=True)
 class ContainerSpec:
     """Image, environment and model data of a SageMaker Model's primary container."""
 
@@ -18,9 +34,9 @@ class ContainerSpec:
     environment: Mapping[str, str]
     # Environment variable -> name or ARN of a Secrets Manager secret. CloudFormation resolves it
     # at deploy time; the template holds only the reference.
-    secret_environment: Mapping[str, str] = field(default_factory=dict)
+    secret_environment: Mapping[str, SecretReference] = field(default_factory=dict)
     # A local model.tar.gz shipped as the Model's ModelDataUrl.
-    model_data_archive: Path | None = None
+    model_data_archive: ModelDataArchive | None = None
     # True when the container reads the staged weights prefix of the model bucket.
     reads_staged_weights: bool = False
 
@@ -36,3 +52,5 @@ class ServingLimits:
     token_summary: str
     # The setting that sets batch_token_limit directly, when one does (suggested when too low).
     batch_limit_setting: str | None = None
+    # What a reader must know about how the engine treats the limit.
+    note: str | None = None

@@ -22,6 +22,10 @@ def looks_like_secret_value(value: str) -> bool:
     return bool(_SECRET_VALUE.search(value))
 
 
+def is_secret_name(name: str) -> bool:
+    return bool(_SECRET_NAME.search(name))
+
+
 def check_environment(environment: Mapping[str, str], path: str, secret_setting: str | None) -> list[Problem]:
     """Problems with user-given environment entries; secret values are never echoed.
 
@@ -34,7 +38,7 @@ def check_environment(environment: Mapping[str, str], path: str, secret_setting:
         problems.append(Problem(path, f"{len(environment)} entries", f"at most {MAX_ENTRIES} entries"))
     for name, value in environment.items():
         where = f"{path}.{name}"
-        if _SECRET_NAME.search(name) or looks_like_secret_value(value):
+        if is_secret_name(name) or looks_like_secret_value(value):
             problems.append(Problem(where, REDACTED, f"secrets are not accepted as plain values; {instead}"))
             continue
         if not _NAME.match(name):

@@ -6,6 +6,9 @@ generation: LMI v15 (djl-serving 0.33.0) removed lmi-dist, and its vLLM images r
 
 from __future__ import annotations
 
+import functools
+import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,8 +18,9 @@ from config.errors import Problem
 from config.facts import InstanceFacts, ModelFacts
 from config.settings import AppConfig, LmiVariantSettings
 from containers import serving_properties
-from containers.container_spec import ContainerSpec, ServingLimits
-from containers.environment import check_managed_names
+from containers.container_spec import ContainerSpec, ModelDataArchive, ServingLimits
+from containers.environment import REDACTED, check_managed_names, is_secret_name, looks_like_secret_value
+from containers.model_fit import check_context_length, check_shard_degree
 from images.image_catalog import ImageEntry
 
 FRAMEWORKS = ("djl-deepspeed", "djl-lmi")
@@ -27,8 +31,10 @@ SECRET_SETTING = None
 DEFAULT_MAX_ROLLING_BATCH_SIZE = 32
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MODEL_ARTIFACTS = PROJECT_ROOT / "model_artifacts"
-BUILD_DIR = PROJECT_ROOT / "build" / "lmi"
+# Synth output outside the source tree; the CDK copies the archive into cdk.out.
+BUILD_DIR = Path(tempfile.gettempdir()) / "llm-endpoints-lmi-code"
 
+_DIGITS = re.compile(r"[0-9]+")
 _VLLM_ERA_SINCE = Version("0.33.0")
 _MAX_MODEL_LEN_SINCE = Version("0.26.0")
 
@@ -45,6 +51,7 @@ class LmiGeneration:
 
 
 def generation(framework: str, version: str) -> LmiGeneration:
+    """What serving.properties may say on this image: djl-deepspeed, djl-lmi before or after v15."""
     v = Version(version)
     if framework == "djl-lmi" and v >= _VLLM_ERA_SINCE:
         return LmiGeneration(
@@ -55,26 +62,40 @@ def generation(framework: str, version: str) -> LmiGeneration:
     return LmiGeneration(f"{framework} {version}", frozenset(engines), frozenset(batches), False, v >= _MAX_MODEL_LEN_SINCE)
 
 
+def properties_file(settings: LmiVariantSettings) -> Path | None:
+    """The file `serving_properties` names, if it is a file below model_artifacts/."""
+    path = (MODEL_ARTIFACTS / settings.serving_properties).resolve()
+    return path if path.is_relative_to(MODEL_ARTIFACTS) and path.is_file() else None
+
+
 def read_properties(settings: LmiVariantSettings) -> dict[str, str]:
-    """The variant's serving.properties with its option overrides applied."""
-    path = MODEL_ARTIFACTS / settings.serving_properties
-    text = path.read_text()
-    return serving_properties.with_options(serving_properties.parse(text, str(path.relative_to(PROJECT_ROOT))), settings.options)
+    """The variant's serving.properties with its option overrides applied (read once per synth)."""
+    return dict(_read_properties(settings.serving_properties, tuple(sorted(settings.options.items()))))
+
+
+@functools.cache
+def _read_properties(name: str, options: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    path = MODEL_ARTIFACTS / name
+    parsed = serving_properties.parse(path.read_text(), f"model_artifacts/{name}")
+    return serving_properties.with_options(parsed, dict(options))
+
+
+def whole_number(value: str | None) -> int | None:
+    """`value` as a positive int when it is ASCII digits (not "²" or "١٠"), else None."""
+    return int(value) if value is not None and _DIGITS.fullmatch(value) and int(value) > 0 else None
 
 
 def tensor_parallel_degree(properties: dict[str, str], instance: InstanceFacts) -> int | None:
+    """GPUs the model is sharded across ("max": all of the instance's); None if unreadable."""
     value = properties.get("option.tensor_parallel_degree", "max")
-    if value == "max":
-        return instance.gpus
-    return int(value) if value.isdigit() else None
+    return instance.gpus if value == "max" else whole_number(value)
 
 
 def validate(settings: LmiVariantSettings, config: AppConfig, instance: InstanceFacts, model: ModelFacts) -> list[Problem]:
     """Problems of the serving.properties (after overrides) for this image and instance."""
     path = SETTINGS_PATH
     file_path = f"{path}.serving_properties"
-    source = MODEL_ARTIFACTS / settings.serving_properties
-    if not source.is_file():
+    if properties_file(settings) is None:
         return [Problem(file_path, settings.serving_properties, f"no such file below model_artifacts/ (have: {', '.join(_known_files())})")]
     try:
         props = read_properties(settings)
@@ -129,34 +150,33 @@ def validate(settings: LmiVariantSettings, config: AppConfig, instance: Instance
             )
         )
 
-    tp = tensor_parallel_degree(props, instance)
     raw_tp = props.get("option.tensor_parallel_degree", "max")
-    if tp is None or tp < 1 or tp > instance.gpus:
-        problems.append(
-            Problem(
-                where("option.tensor_parallel_degree"),
-                raw_tp,
-                f"must be 1..{instance.gpus} or max ({instance.name} has {instance.gpus} GPUs)",
-            )
-        )
-    elif model.num_attention_heads % tp:
-        problems.append(
-            Problem(
-                where("option.tensor_parallel_degree"), raw_tp, f"must divide {model.num_attention_heads} (attention heads of {model.id})"
-            )
-        )
+    degree = tensor_parallel_degree(props, instance)
+    problems += check_shard_degree(
+        where("option.tensor_parallel_degree"), raw_tp, degree, instance, model, "tensor_parallel_degree (or max)"
+    )
 
-    for key in ("option.max_rolling_batch_size", "option.max_model_len"):
+    for key in ("option.max_rolling_batch_size", "option.max_model_len", "option.model_loading_timeout"):
         value = props.get(key)
-        if value is not None and not (value.isdigit() and int(value) > 0):
+        if value is not None and whole_number(value) is None:
             problems.append(Problem(where(key), value, "must be a positive whole number"))
-    max_len = props.get("option.max_model_len", "")
-    if max_len.isdigit() and int(max_len) > model.max_position_embeddings:
-        problems.append(
-            Problem(where("option.max_model_len"), max_len, f"at most {model.max_position_embeddings} (context length of {model.id})")
-        )
+    problems += check_context_length(where("option.max_model_len"), whole_number(props.get("option.max_model_len")), model)
+    loading = whole_number(props.get("option.model_loading_timeout"))
+    startup = settings.container_startup_health_check_timeout_in_seconds
+    if loading is not None and startup is not None and loading > startup:
+        problems.append(Problem(where("option.model_loading_timeout"), loading, f"at most the start-up health-check timeout ({startup} s)"))
+    for name, value in settings.options.items():
+        if looks_like_secret_value(value) or is_secret_name(name):
+            problems.append(
+                Problem(f"{path}.options.{name}", REDACTED, "secrets are not accepted as plain values; this container needs no secret")
+            )
 
-    managed = {"OPTION_MODEL_ID": "set by the app to the staged weights' S3 URI"}
+    managed = {
+        "OPTION_MODEL_ID": "set by the app to the staged weights' S3 URI",
+        "HF_MODEL_ID": "would replace the staged weights (OPTION_MODEL_ID) with a hub download",
+        "TENSOR_PARALLEL_DEGREE": "set option.tensor_parallel_degree in serving.properties or variants.lmi.options",
+        "SERVING_LOAD_MODELS": "the model is defined by the packed serving.properties",
+    }
     managed.update(
         {
             f"OPTION_{key.removeprefix('option.').upper()}": f"set it in serving.properties or {path}.options (the file wins over the environment)"
@@ -176,7 +196,9 @@ def container_spec(
     settings: LmiVariantSettings, config: AppConfig, image: ImageEntry, instance: InstanceFacts, weights_uri: str
 ) -> ContainerSpec:
     """The recipe's LMI container: code tarball as ModelDataUrl, weights read from S3."""
-    archive = serving_properties.pack(read_properties(settings))
+    properties = read_properties(settings)
+    digest = serving_properties.content_hash(properties)
+    archive = serving_properties.write_archive(serving_properties.pack(properties), BUILD_DIR, digest)
     environment = {
         # A deploy-time value (the bucket name is a token): kept out of the tarball so the
         # archive and its asset hash stay identical across accounts and stages.
@@ -186,7 +208,7 @@ def container_spec(
     return ContainerSpec(
         image=image,
         environment=environment,
-        model_data_archive=serving_properties.write_archive(archive, BUILD_DIR),
+        model_data_archive=ModelDataArchive(archive, digest),
         reads_staged_weights=True,
     )
 

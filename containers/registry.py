@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
-from types import ModuleType
+from typing import Protocol
 
+from config.errors import Problem
+from config.facts import InstanceFacts, ModelFacts
+from config.settings import AppConfig, VariantSettings
 from containers import lmi, tgi
+from containers.container_spec import ContainerSpec, ServingLimits
+from images.image_catalog import ImageEntry
 
-# Each module provides FRAMEWORKS, SECRET_SETTING, validate(...), container_spec(...) and serving_limits(...).
-CONTAINERS: dict[str, ModuleType] = {"tgi": tgi, "lmi": lmi}
+
+class ContainerModule(Protocol):
+    """What a container module provides; `config.validation` and the stacks use only this."""
+
+    FRAMEWORKS: tuple[str, ...]  # image frameworks of the SDK registry it runs
+    SECRET_SETTING: str | None  # the setting that references its secret, if it takes one
+
+    def validate(self, settings: VariantSettings, config: AppConfig, instance: InstanceFacts, model: ModelFacts) -> list[Problem]: ...
+
+    def container_spec(
+        self, settings: VariantSettings, config: AppConfig, image: ImageEntry, instance: InstanceFacts, weights_uri: str
+    ) -> ContainerSpec: ...
+
+    def serving_limits(self, settings: VariantSettings, config: AppConfig, instance: InstanceFacts, model: ModelFacts) -> ServingLimits: ...
+
+
+CONTAINERS: dict[str, ContainerModule] = {"tgi": tgi, "lmi": lmi}

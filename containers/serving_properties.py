@@ -45,8 +45,8 @@ def render(properties: Mapping[str, str]) -> str:
 def pack(properties: Mapping[str, str]) -> bytes:
     """A gzip tarball with serving.properties at its root, identical bytes for identical input.
 
-    Timestamps, owners, modes and the gzip header are fixed, so the CDK asset hash changes only
-    when the content does (an unchanged file never replaces the Model).
+    Timestamps, owners, modes and the gzip header are fixed. The compressed bytes can still differ
+    between zlib builds, so the asset is identified by `content_hash`, not by these bytes.
     """
     content = render(properties).encode()
     info = tarfile.TarInfo("serving.properties")
@@ -64,10 +64,14 @@ def pack(properties: Mapping[str, str]) -> bytes:
     return out.getvalue()
 
 
-def write_archive(archive: bytes, build_dir: Path) -> Path:
-    """Write `archive` as build_dir/<sha256>/model.tar.gz (once) and return its path."""
-    digest = hashlib.sha256(archive).hexdigest()[:32]
-    path = build_dir / digest / ARCHIVE_NAME
+def content_hash(properties: Mapping[str, str]) -> str:
+    """sha256 of the rendered file: what identifies the archive, whatever gzip produced."""
+    return hashlib.sha256(render(properties).encode()).hexdigest()
+
+
+def write_archive(archive: bytes, build_dir: Path, digest: str) -> Path:
+    """Write `archive` as build_dir/<digest>/model.tar.gz (once) and return its path."""
+    path = build_dir / digest[:32] / ARCHIVE_NAME
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")

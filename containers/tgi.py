@@ -14,8 +14,9 @@ from packaging.version import Version
 from config.errors import Problem
 from config.facts import InstanceFacts, ModelFacts
 from config.settings import AppConfig, TgiVariantSettings
-from containers.container_spec import ContainerSpec, ServingLimits
+from containers.container_spec import ContainerSpec, SecretReference, ServingLimits
 from containers.environment import REDACTED, check_managed_names, looks_like_secret_value
+from containers.model_fit import check_context_length, check_shard_degree
 from images.image_catalog import ImageEntry
 
 FRAMEWORKS = ("huggingface-llm",)
@@ -53,6 +54,7 @@ def env_names(image_version: str) -> TgiEnvNames:
 
 
 def num_gpus(settings: TgiVariantSettings, instance: InstanceFacts) -> int:
+    """SM_NUM_GPUS: the setting, or all of the instance's GPUs."""
     return settings.num_gpus if settings.num_gpus is not None else instance.gpus
 
 
@@ -61,18 +63,8 @@ def validate(settings: TgiVariantSettings, config: AppConfig, instance: Instance
     path = SETTINGS_PATH
     problems: list[Problem] = []
     gpus = num_gpus(settings, instance)
-    if gpus < 1 or gpus > instance.gpus:
-        problems.append(
-            Problem(f"{path}.num_gpus", gpus, f"SM_NUM_GPUS must be 1..{instance.gpus} ({instance.name} has {instance.gpus} GPUs)")
-        )
-    elif model.num_attention_heads % gpus:
-        problems.append(
-            Problem(
-                f"{path}.num_gpus",
-                gpus,
-                f"TGI shards attention heads across GPUs: must divide {model.num_attention_heads} (heads of {model.id})",
-            )
-        )
+    # SM_NUM_GPUS must match the GPUs TGI shards across: it splits attention heads between them.
+    problems += check_shard_degree(f"{path}.num_gpus", gpus, gpus, instance, model, "SM_NUM_GPUS")
 
     limits = [
         ("max_input_tokens", settings.max_input_tokens),
@@ -93,16 +85,17 @@ def validate(settings: TgiVariantSettings, config: AppConfig, instance: Instance
                 f"{path}.max_batch_total_tokens", batch, f"must be at least max_total_tokens ({total}): one full request must fit a batch"
             )
         )
-    if total is not None and total > model.max_position_embeddings:
-        problems.append(
-            Problem(f"{path}.max_total_tokens", total, f"at most {model.max_position_embeddings} (context length of {model.id})")
-        )
+    problems += check_context_length(f"{path}.max_total_tokens", total, model)
 
     names = env_names(settings.image.version)
     image = f"{settings.image.framework} {settings.image.version}"
     managed = {
         "HF_MODEL_ID": "set from model.id",
+        "MODEL_ID": "set from model.id (as HF_MODEL_ID)",
+        "HF_MODEL_REVISION": "set from model.revision",
+        "REVISION": "set from model.revision (as HF_MODEL_REVISION)",
         "SM_NUM_GPUS": f"set by {path}.num_gpus",
+        "NUM_SHARD": f"set by {path}.num_gpus (as SM_NUM_GPUS)",
         names.max_input: f"set by {path}.max_input_tokens",
         names.legacy_max_input: f"not read by {image} (it reads {names.max_input}); set {path}.max_input_tokens",
         "MAX_TOTAL_TOKENS": f"set by {path}.max_total_tokens",
@@ -148,7 +141,7 @@ def container_spec(
         "SM_NUM_GPUS": str(num_gpus(settings, instance)),
     }
     if config.model.revision != "main":
-        environment["REVISION"] = config.model.revision
+        environment["HF_MODEL_REVISION"] = config.model.revision
     optional = {
         names.max_input: settings.max_input_tokens,
         "MAX_TOTAL_TOKENS": settings.max_total_tokens,
@@ -156,11 +149,17 @@ def container_spec(
     }
     environment.update({k: str(v) for k, v in optional.items() if v is not None})
     environment.update(settings.environment)
-    secrets = {names.hub_token: settings.hub_token_secret} if settings.hub_token_secret else {}
+    secrets = (
+        {names.hub_token: SecretReference(settings.hub_token_secret, settings.hub_token_secret_json_field)}
+        if settings.hub_token_secret
+        else {}
+    )
     return ContainerSpec(image=image, environment=environment, secret_environment=secrets)
 
 
 def serving_limits(settings: TgiVariantSettings, config: AppConfig, instance: InstanceFacts, model: ModelFacts) -> ServingLimits:
+    """GPUs used and the batch token limit, for the sizing report."""
+
     def show(value: int | None) -> str:
         return "auto" if value is None else f"{value:,}"
 
@@ -170,4 +169,9 @@ def serving_limits(settings: TgiVariantSettings, config: AppConfig, instance: In
         batch_limit_label=f"{SETTINGS_PATH}.max_batch_total_tokens",
         token_summary=f"input {show(settings.max_input_tokens)}, total {show(settings.max_total_tokens)}, batch total {show(settings.max_batch_total_tokens)}",
         batch_limit_setting=f"{SETTINGS_PATH}.max_batch_total_tokens",
+        # TGI's router (0.9 and later) warns that the flag is deprecated for flash-attention models
+        # and uses the capacity it measures at warm-up instead.
+        note="TGI replaces it with the capacity it measures at warm-up for flash-attention models such as Llama 2; it binds for others"
+        if settings.max_batch_total_tokens is not None
+        else None,
     )

@@ -6,6 +6,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from checks.nag import acknowledge, nag_form
 from endpoints.container_image import ResolvedImage
 
 ENDPOINT_LOG_GROUPS = "/aws/sagemaker/Endpoints"
@@ -84,24 +85,14 @@ class SageMakerExecutionRole(Construct):
             if not why:
                 raise ValueError("a wildcard grant needs a reason a reviewer can accept")
             acknowledge(self.policy, f"AwsSolutions-IAM5[Resource::{nag_form(bucket_arn)}/{key_pattern}]", why)
+        # The bucket must belong to this account: a bucket found by name could be someone else's.
+        owner = {"StringEquals": {"s3:ResourceAccount": cdk.Stack.of(self).account}}
         self.policy.add_statements(
-            iam.PolicyStatement(sid=f"{sid}Objects", actions=["s3:GetObject"], resources=[f"{bucket_arn}/{key_pattern}"]),
+            iam.PolicyStatement(sid=f"{sid}Objects", actions=["s3:GetObject"], resources=[f"{bucket_arn}/{key_pattern}"], conditions=owner),
             iam.PolicyStatement(
                 sid=f"{sid}List",
                 actions=["s3:ListBucket"],
                 resources=[bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [key_pattern]}},
+                conditions={**owner, "StringLike": {"s3:prefix": [key_pattern]}},
             ),
         )
-
-
-def nag_form(value: str) -> str:
-    """`value` as cdk-nag prints it in finding ids (pseudo parameters as <AWS::Name>)."""
-    for token, name in ((cdk.Aws.PARTITION, "Partition"), (cdk.Aws.ACCOUNT_ID, "AccountId"), (cdk.Aws.REGION, "Region")):
-        value = value.replace(token, f"<AWS::{name}>")
-    return value
-
-
-def acknowledge(construct: Construct, finding: str, reason: str) -> None:
-    """Record a reviewed cdk-nag finding on the narrowest construct it concerns."""
-    cdk.Validations.of(construct).acknowledge(cdk.Acknowledgment(id=finding, reason=reason))

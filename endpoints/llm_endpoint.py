@@ -38,6 +38,7 @@ class LlmEndpoint(Construct):
         endpoint_name: str | None = None,
         volume_size_in_gb: int | None = None,
         kms_key: kms.IKey | None = None,
+        inference_ami_version: str | None = None,
         model_bucket: s3.IBucket | None = None,
         weights_prefix: str | None = None,
     ) -> None:
@@ -48,6 +49,7 @@ class LlmEndpoint(Construct):
         :param endpoint_name: default: a name CloudFormation generates.
         :param volume_size_in_gb: default: SageMaker's default (must stay unset on NVMe families).
         :param kms_key: default: none (must stay unset on NVMe families).
+        :param inference_ami_version: host image (NVIDIA driver, CUDA); default: SageMaker's default.
         :param model_bucket: bucket of the staged weights; required when the container reads them.
         :param weights_prefix: key prefix (ending in /) of the staged weights in `model_bucket`.
         """
@@ -57,7 +59,13 @@ class LlmEndpoint(Construct):
 
         model_data_url = None
         if container.model_data_archive is not None:
-            code = s3_assets.Asset(self, "ModelData", path=str(container.model_data_archive))
+            code = s3_assets.Asset(
+                self,
+                "ModelData",
+                path=str(container.model_data_archive.path),
+                asset_hash=container.model_data_archive.content_hash,
+                asset_hash_type=cdk.AssetHashType.CUSTOM,
+            )
             self.execution_role.grant_read_objects("ReadModelData", code.bucket.bucket_arn, code.s3_object_key)
             model_data_url = code.s3_object_url
         if container.reads_staged_weights:
@@ -71,10 +79,11 @@ class LlmEndpoint(Construct):
             )
 
         environment = dict(container.environment)
-        for name, secret in container.secret_environment.items():
+        for name, ref in container.secret_environment.items():
             # A dynamic reference: CloudFormation resolves it at deploy time; templates and
-            # cdk.out hold only the secret's name. DescribeModel shows the resolved value.
-            environment[name] = cdk.SecretValue.secrets_manager(secret).unsafe_unwrap()
+            # cdk.out hold only the secret's name. DescribeModel shows the resolved value, and a
+            # rotated secret reaches the container only with the next deploy that replaces the Model.
+            environment[name] = cdk.SecretValue.secrets_manager(ref.secret, json_field=ref.json_field).unsafe_unwrap()
 
         self.model = sagemaker.CfnModel(
             self,
@@ -104,6 +113,7 @@ class LlmEndpoint(Construct):
                     model_data_download_timeout_in_seconds=model_data_download_timeout_in_seconds,
                     container_startup_health_check_timeout_in_seconds=container_startup_health_check_timeout_in_seconds,
                     volume_size_in_gb=volume_size_in_gb,
+                    inference_ami_version=inference_ami_version,
                 )
             ],
         )

@@ -22,6 +22,7 @@ class Sizing:
     batch_token_limit: int | None  # None: the engine sizes it at start-up
     batch_limit_label: str
     batch_limit_setting: str | None = None
+    note: str | None = None
 
     @property
     def weights_fit(self) -> bool:
@@ -52,4 +53,5 @@ def size(instance: InstanceFacts, model: ModelFacts, sizing: SizingSettings, lim
         batch_token_limit=limits.batch_token_limit,
         batch_limit_label=limits.batch_limit_label,
         batch_limit_setting=limits.batch_limit_setting,
+        note=limits.note,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from config.facts import GIB, instance_facts, model_facts, price_table_note
 from config.settings import AppConfig, VariantSettings
+from containers.container_spec import ServingLimits
 from containers.registry import CONTAINERS
 from images.image_catalog import find_image
 from reports.sizing import Sizing, size
@@ -11,12 +12,15 @@ from reports.sizing import Sizing, size
 HOURS_PER_MONTH = 730
 
 
-def variant_sizing(name: str, variant: VariantSettings, config: AppConfig) -> Sizing:
-    """Sizing of one variant from the limits its container module reports."""
+def variant_limits(name: str, variant: VariantSettings, config: AppConfig) -> ServingLimits:
     instance = instance_facts(variant.instance_type)
-    model = model_facts(config.model)
-    limits = CONTAINERS[name].serving_limits(variant, config, instance, model)
-    return size(instance, model, config.sizing, limits)
+    return CONTAINERS[name].serving_limits(variant, config, instance, model_facts(config.model))
+
+
+def variant_sizing(name: str, variant: VariantSettings, config: AppConfig, limits: ServingLimits | None = None) -> Sizing:
+    """Sizing of one variant from the limits its container module reports."""
+    limits = limits or variant_limits(name, variant, config)
+    return size(instance_facts(variant.instance_type), model_facts(config.model), config.sizing, limits)
 
 
 def _gb(value: float) -> str:
@@ -36,7 +40,8 @@ def _sizing_line(s: Sizing) -> str:
         verdict += f"; raise {s.batch_limit_setting} to about {s.suggested_batch_tokens:,} to use the memory"
     elif share > 1:
         verdict += "; at full length fewer sequences fit at once (paged attention queues the rest)"
-    return f"{head}; {budget}; {verdict}"
+    note = f" ({s.note})" if s.note else ""
+    return f"{head}; {budget}; {verdict}{note}"
 
 
 def render_summary(config: AppConfig) -> str:
@@ -49,14 +54,15 @@ def render_summary(config: AppConfig) -> str:
         image = find_image(variant.image.framework, variant.image.version)
         where = config.region or f"deploy-time region, {len(image.regions)} regions mapped"
         price = instance.price_per_hour * variant.instance_count
+        limits = variant_limits(name, variant, config)
         lines += [
             f"[{name}]",
             f"  image     {variant.image.framework} {variant.image.version}: {image.repository}:{image.tag} ({where})",
             f"  instance  {variant.instance_count} x {variant.instance_type}: {instance.gpus} x {instance.gpu_model}, {instance.gpu_memory_mib_total / 1024:.0f} GiB GPU memory",
             f"  price     ~${price:,.2f}/hour, ~${price * HOURS_PER_MONTH:,.0f}/month always on",
-            f"  tokens    {CONTAINERS[name].serving_limits(variant, config, instance, model_facts(config.model)).token_summary}",
+            f"  tokens    {limits.token_summary}",
             f"  timeouts  model download {_seconds(variant.model_data_download_timeout_in_seconds)}, container start-up {_seconds(variant.container_startup_health_check_timeout_in_seconds)}",
-            f"  sizing    {_sizing_line(variant_sizing(name, variant, config))}",
+            f"  sizing    {_sizing_line(variant_sizing(name, variant, config, limits))}",
         ]
     return "\n".join(lines)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import aws_cdk as cdk
-from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks
 
 from config.settings import AppConfig
 from stacks.llm_endpoint_stack import LlmEndpointStack
@@ -44,14 +43,3 @@ def compose(scope: cdk.App | cdk.Stage, config: AppConfig) -> ComposedApp:
         # Deploy order only: endpoints read weights from the bucket, by name, not by reference.
         stack.add_stack_dependency(bucket_stack)
     return ComposedApp(bucket_stack, endpoint_stacks)
-
-
-def add_checks(scope: cdk.App | cdk.Stage, *, hipaa: bool = False) -> None:
-    """cdk-nag packs; a finding fails the synth.
-
-    Every synth runs AwsSolutions. The test suite adds the HIPAA pack for every profile: its one
-    rule here that AwsSolutions lacks (a customer-managed KMS key on the endpoint's storage volume)
-    is also a synth warning of the endpoint stack, so `cdk synth` need not pay the pack's ~0.4 s.
-    """
-    packs = [AwsSolutionsChecks(scope)] + ([HIPAASecurityChecks(scope)] if hipaa else [])
-    cdk.Validations.of(scope).add_plugins(*packs)

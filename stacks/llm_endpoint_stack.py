@@ -7,10 +7,11 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from checks.nag import acknowledge
 from config.facts import instance_facts
 from config.settings import AppConfig
+from config.validation import image_cuda
 from containers.registry import CONTAINERS
-from endpoints.execution_role import acknowledge
 from endpoints.llm_endpoint import LlmEndpoint
 from images.image_catalog import find_image
 from stacks.model_bucket_stack import model_bucket_name
@@ -44,6 +45,7 @@ class LlmEndpointStack(cdk.Stack):
             endpoint_name=settings.endpoint_name,
             volume_size_in_gb=settings.volume_size_in_gb,
             kms_key=kms_key,
+            inference_ami_version=settings.inference_ami_version,
             model_bucket=model_bucket,
             weights_prefix=prefix,
         )
@@ -52,6 +54,12 @@ class LlmEndpointStack(cdk.Stack):
                 "llm:VolumeKey",
                 f"{settings.instance_type} stores the model on an EBS volume encrypted with the account's default key; "
                 f"set variants.{variant}.kms_key_arn for a customer-managed key (the HIPAA pack requires one)",
+            )
+        cuda = image_cuda(container.image.tag)
+        if settings.inference_ami_version is None and cuda is not None and cuda >= (12, 0):
+            cdk.Annotations.of(self.endpoint.endpoint_config).add_warning_v2(
+                "llm:HostImage",
+                f"{container.image.tag} needs CUDA {cuda[0]}.{cuda[1]}; set variants.{variant}.inference_ami_version to a host image whose driver supports it",
             )
         if instance_facts(settings.instance_type).nvme_instance_storage:
             acknowledge(

@@ -6,7 +6,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from endpoints.execution_role import acknowledge
+from checks.nag import acknowledge
 
 ACCESS_LOG_RETENTION = cdk.Duration.days(365)
 

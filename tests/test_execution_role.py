@@ -83,7 +83,12 @@ def test_lmi_reads_only_the_weights_prefix_and_its_code_object(us_east_1_app):
     weights = statements["ReadWeightsObjects"]
     assert weights["Action"] == "s3:GetObject"
     assert weights["Resource"] == "arn:aws:s3:::llm-models-111122223333-us-east-1/models/meta-llama/Llama-2-13b-chat-hf/main/*"
-    assert statements["ReadWeightsList"]["Condition"] == {"StringLike": {"s3:prefix": ["models/meta-llama/Llama-2-13b-chat-hf/main/*"]}}
+    owner = {"StringEquals": {"s3:ResourceAccount": "111122223333"}}
+    assert weights["Condition"] == owner
+    assert statements["ReadWeightsList"]["Condition"] == {
+        **owner,
+        "StringLike": {"s3:prefix": ["models/meta-llama/Llama-2-13b-chat-hf/main/*"]},
+    }
     code = statements["ReadModelDataObjects"]
     assert code["Resource"].startswith("arn:aws:s3:::cdk-hnb659fds-assets-111122223333-us-east-1/")
     assert code["Resource"].endswith(".gz") and "*" not in code["Resource"]  # one object

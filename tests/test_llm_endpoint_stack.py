@@ -7,6 +7,8 @@ from pathlib import Path
 
 from aws_cdk.assertions import Match, Template
 
+from images.image_catalog import find_image
+
 SEED_TGI_ENV = {
     "HF_MODEL_ID": "meta-llama/Llama-2-13b-chat-hf",
     "SM_NUM_GPUS": "4",
@@ -40,9 +42,9 @@ def only_variant(template: Template) -> dict:
 # --- TGI -----------------------------------------------------------------------------------------
 
 
-def test_tgi_environment_is_the_recipes(tgi):
-    environment = model_environment(tgi)
-    assert {k: environment[k] for k in SEED_TGI_ENV} == SEED_TGI_ENV
+def test_tgi_environment_is_the_recipes_and_nothing_else(tgi):
+    token = "{{resolve:secretsmanager:llm-endpoints/huggingface-hub-token:SecretString:::}}"
+    assert model_environment(tgi) == {**SEED_TGI_ENV, "HUGGING_FACE_HUB_TOKEN": token}
 
 
 def test_tgi_token_is_a_secrets_manager_reference_not_a_value(tgi):
@@ -64,16 +66,26 @@ def test_tgi_image_is_huggingface_llm_1_0_3_in_us_east_1(us_east_1_app):
     )
 
 
-def test_tgi_endpoint_config_is_one_g5_12xlarge_with_seed_timeouts(tgi):
+def test_tgi_endpoint_config_is_one_g5_12xlarge_with_the_startup_timeout(tgi):
+    # As the SDK's deploy(): variant AllTraffic, weight 1, no download timeout (no model data).
     assert only_variant(tgi) | {"ModelName": None} == {
         "VariantName": "AllTraffic",
         "InstanceType": "ml.g5.12xlarge",
         "InitialInstanceCount": 1,
         "InitialVariantWeight": 1,
-        "ModelDataDownloadTimeoutInSeconds": 3600,
         "ContainerStartupHealthCheckTimeoutInSeconds": 3600,
         "ModelName": None,
     }
+
+
+def test_current_tgi_image_is_tgi_3_3_6_on_a_cuda_12_host(current_app):
+    template = current_app.template("tgi")
+    (mapping,) = template.to_json()["Mappings"].values()
+    assert (
+        mapping["us-east-1"]["uri"]
+        == "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:2.7.0-tgi3.3.6-gpu-py311-cu124-ubuntu22.04"
+    )
+    assert only_variant(template)["InferenceAmiVersion"] == "al2023-ami-sagemaker-inference-gpu-4-1"
 
 
 def test_current_tgi_reads_max_input_tokens_and_hf_token(current_app):
@@ -116,28 +128,47 @@ def test_lmi_endpoint_config_is_variant1_on_one_g5_12xlarge(lmi):
     assert variant["ContainerStartupHealthCheckTimeoutInSeconds"] == 3600
 
 
-def test_lmi_model_data_is_the_packed_serving_properties(seed_app, lmi):
-    (model,) = lmi.find_resources("AWS::SageMaker::Model").values()
+def packed_serving_properties(built) -> dict[str, str]:
+    """serving.properties as packed in the synthesized LMI model.tar.gz asset."""
+    (model,) = built.template("lmi").find_resources("AWS::SageMaker::Model").values()
     url = model["Properties"]["PrimaryContainer"]["ModelDataUrl"]["Fn::Sub"]
     asset_hash = url.rsplit("/", 1)[1].split(".")[0]
-    archive = next(Path(seed_app.synth().directory).glob(f"asset.{asset_hash}*"))
+    archive = next(Path(built.synth().directory).glob(f"asset.{asset_hash}*"))
     with tarfile.open(archive) as tar:
         assert tar.getnames() == ["serving.properties"]
         text = tar.extractfile("serving.properties").read().decode()
-    properties = dict(line.split("=", 1) for line in text.splitlines())
-    assert properties == SEED_SERVING_PROPERTIES
+    return dict(line.split("=", 1) for line in text.splitlines())
 
 
-def test_lmi_weights_uri_is_not_in_the_tarball(lmi):
+def test_lmi_model_data_is_the_recipes_serving_properties(seed_app):
+    assert packed_serving_properties(seed_app) == SEED_SERVING_PROPERTIES
+
+
+def test_current_lmi_packs_vllm_async_serving_properties(current_app):
+    assert packed_serving_properties(current_app) == {
+        "engine": "Python",
+        "option.entryPoint": "djl_python.lmi_vllm.vllm_async_service",
+        "option.async_mode": "true",
+        "option.rolling_batch": "disable",
+        "option.tensor_parallel_degree": "4",
+        "option.max_rolling_batch_size": "64",
+        "option.max_model_len": "4096",
+        "option.dtype": "fp16",
+    }
+
+
+def test_weights_location_is_in_the_environment_not_in_the_tarball(seed_app, current_app):
     # OPTION_MODEL_ID carries the deploy-time bucket name; the tarball stays account-independent.
-    assert "OPTION_MODEL_ID" in model_environment(lmi)
-    assert "option.model_id" not in SEED_SERVING_PROPERTIES
+    for built in (seed_app, current_app):
+        assert "option.model_id" not in packed_serving_properties(built)
+        assert model_environment(built.template("lmi"))["OPTION_MODEL_ID"]["Fn::Join"][1][0] == "s3://llm-models-"
 
 
-def test_current_lmi_runs_vllm_on_djl_lmi(current_app):
+def test_current_lmi_runs_djl_lmi_0_38_on_a_cuda_13_host(current_app):
     template = current_app.template("lmi")
     (mapping,) = template.to_json()["Mappings"].values()
-    assert mapping["us-east-1"]["uri"].endswith("/djl-inference:0.38.0-lmi29.0.0-cu130")
+    assert mapping["us-east-1"]["uri"] == "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.38.0-lmi29.0.0-cu130"
+    assert only_variant(template)["InferenceAmiVersion"] == "al2023-ami-sagemaker-inference-gpu-4-1"
 
 
 # --- Shared construct behaviour ------------------------------------------------------------------
@@ -163,7 +194,7 @@ def test_environment_agnostic_stack_maps_image_per_region(tgi):
     (mapping,) = tgi.to_json()["Mappings"].values()
     assert mapping["us-east-1"]["account"] == "763104351884"
     assert mapping["eu-central-2"]["account"] == "380420809688"
-    assert len(mapping) == 45
+    assert set(mapping) == set(find_image("huggingface-llm", "1.0.3").regions)
     tgi.has_resource_properties(
         "AWS::SageMaker::Model",
         {"PrimaryContainer": Match.object_like({"Image": {"Fn::FindInMap": [Match.any_value(), {"Ref": "AWS::Region"}, "uri"]}})},
@@ -211,3 +242,23 @@ def test_nvme_instance_gets_no_volume_key_warning(seed_app):
     from aws_cdk.assertions import Annotations
 
     assert Annotations.from_stack(seed_app.composed.endpoint_stacks["tgi"]).find_warning("*", Match.any_value()) == []
+
+
+def test_cuda_12_image_without_host_image_gets_a_synth_warning(tmp_path):
+    from aws_cdk.assertions import Annotations
+
+    from tests.conftest import build_app
+
+    built = build_app(tmp_path, checks=False, profile="current", **{"variants.tgi.inference_ami_version": "none"})
+    warnings = Annotations.from_stack(built.composed.endpoint_stacks["tgi"]).find_warning(
+        "*", Match.string_like_regexp("inference_ami_version")
+    )
+    assert len(warnings) == 1
+
+
+def test_hub_token_from_a_json_secret_field(tmp_path):
+    from tests.conftest import build_app
+
+    built = build_app(tmp_path, checks=False, **{"variants.tgi.hub_token_secret_json_field": "token"})
+    token = model_environment(built.template("tgi"))["HUGGING_FACE_HUB_TOKEN"]
+    assert token == "{{resolve:secretsmanager:llm-endpoints/huggingface-hub-token:SecretString:token::}}"

@@ -93,17 +93,20 @@ def test_rejects_sm_num_gpus_above_instance_gpus():
 
 def test_rejects_sm_num_gpus_not_dividing_attention_heads():
     line = fails(variants__tgi__num_gpus="3")
-    assert "variants.tgi.num_gpus = 3" in line and "must divide 40" in line
+    assert "variants.tgi.num_gpus = 3: SM_NUM_GPUS must divide 40, the attention heads of meta-llama/Llama-2-13b-chat-hf" in line
 
 
 def test_rejects_tp_degree_above_gpu_count():
     line = fails(variants__lmi__options__tensor_parallel_degree="8")
-    assert "variants.lmi.options.tensor_parallel_degree = '8': must be 1..4 or max" in line
+    assert (
+        "variants.lmi.options.tensor_parallel_degree = '8': tensor_parallel_degree (or max) must be 1..4 (ml.g5.12xlarge has 4 GPUs)"
+        in line
+    )
 
 
 def test_rejects_tp_degree_not_dividing_attention_heads():
     line = fails(variants__lmi__instance_type="ml.g5.48xlarge", variants__lmi__options__tensor_parallel_degree="3")
-    assert "tensor_parallel_degree = '3': must divide 40" in line
+    assert "tensor_parallel_degree = '3': tensor_parallel_degree (or max) must divide 40" in line
 
 
 def test_rejects_input_tokens_not_below_total_tokens():
@@ -128,13 +131,13 @@ def test_rejects_total_tokens_beyond_model_context():
 @pytest.mark.parametrize("field", ["model_data_download_timeout_in_seconds", "container_startup_health_check_timeout_in_seconds"])
 @pytest.mark.parametrize("value", ["59", "3601"])
 def test_rejects_timeouts_outside_60_to_3600(field, value):
-    assert f"variants.lmi.{field} = {value}: 60..3600 seconds" in fails(**{f"variants__lmi__{field}": value})
+    assert f"variants.tgi.{field} = {value}: 60..3600 seconds" in fails(**{f"variants__tgi__{field}": value})
 
 
 @pytest.mark.parametrize("value", ["60", "3600"])
 def test_accepts_timeouts_at_the_bounds(value):
-    config = load_config(ctx(variants__lmi__container_startup_health_check_timeout_in_seconds=value))
-    assert config.variants.lmi.container_startup_health_check_timeout_in_seconds == int(value)
+    config = load_config(ctx(variants__tgi__container_startup_health_check_timeout_in_seconds=value))
+    assert config.variants.tgi.container_startup_health_check_timeout_in_seconds == int(value)
 
 
 def test_rejects_image_version_not_in_registry_table():
@@ -254,7 +257,81 @@ def test_disabled_variant_is_not_validated():
 
 
 def test_reports_every_problem_at_once():
-    lines = problems(
-        **ctx(variants__tgi__num_gpus="8", variants__lmi__container_startup_health_check_timeout_in_seconds="10", region="nowhere")
-    )
+    lines = problems(**ctx(variants__tgi__num_gpus="8", variants__lmi__model_data_download_timeout_in_seconds="10", region="nowhere"))
     assert len(lines) == 3
+
+
+def test_rejects_lmi_loading_timeout_beyond_the_health_check_timeout():
+    line = fails(variants__lmi__container_startup_health_check_timeout_in_seconds="600")
+    assert "option.model_loading_timeout = 900: at most the start-up health-check timeout (600 s)" in line
+
+
+def test_rejects_serving_properties_outside_model_artifacts():
+    for path in ("/etc/os-release", "../README.md"):
+        assert f"variants.lmi.serving_properties = '{path}': no such file below model_artifacts/" in fails(
+            variants__lmi__serving_properties=path
+        )
+
+
+def test_map_given_as_json_then_extended_by_a_dotted_key():
+    config = load_config({"variants.tgi.environment": '{"A": "1"}', "variants.tgi.environment.B": "2"})
+    assert config.variants.tgi.environment == {"A": "1", "B": "2"}
+
+
+def test_rejects_a_map_that_is_not_json():
+    line = fails(variants__tgi__environment="A=1")
+    assert "variants.tgi.environment = 'A=1': must be a map of names to values" in line
+
+
+def test_colon_typo_in_our_key_is_not_taken_for_a_cdk_key():
+    assert "variants.tgi:num_gpus" in fails(**{"variants.tgi:num_gpus": "8"})
+
+
+@pytest.mark.parametrize("value", ["\u00b2", "\u0661\u0660", "-4", "four"])
+def test_rejects_non_ascii_or_non_positive_numbers_in_options(value):
+    value = value.encode().decode("unicode_escape")
+    lines = problems(**ctx(variants__lmi__options__max_rolling_batch_size=value))
+    assert any(f"variants.lmi.options.max_rolling_batch_size = {value!r}: must be a positive whole number" in line for line in lines)
+
+
+def test_rejects_secret_in_lmi_options_without_echoing_it():
+    line = fails(variants__lmi__options__hf_token=FAKE_HF_TOKEN)
+    assert "variants.lmi.options.hf_token = '<redacted>'" in line and FAKE_HF_TOKEN not in line
+
+
+@pytest.mark.parametrize("name", ["HF_MODEL_ID", "TENSOR_PARALLEL_DEGREE"])
+def test_rejects_lmi_environment_that_bypasses_typed_settings(name):
+    assert f"variants.lmi.environment.{name}" in fails(**{f"variants__lmi__environment__{name}": "x"})
+
+
+@pytest.mark.parametrize("name", ["MODEL_ID", "NUM_SHARD", "REVISION"])
+def test_rejects_tgi_environment_that_bypasses_typed_settings(name):
+    assert f"variants.tgi.environment.{name}" in fails(**{f"variants__tgi__environment__{name}": "x"})
+
+
+def test_rejects_weights_that_do_not_fit_the_gpus_used():
+    line = fails(variants__tgi__instance_type="ml.g4dn.xlarge", variants__tgi__num_gpus="1")
+    assert "variants.tgi.num_gpus = 1: 26.0 GB of weights do not fit 16 GiB on 1 GPU(s)" in line
+
+
+@pytest.mark.parametrize(
+    "key,value",
+    [("sizing.runtime_overhead_gib_per_gpu", "nan"), ("sizing.gpu_memory_utilization", "0.01"), ("model.num_parameters", "inf")],
+)
+def test_rejects_nan_infinite_and_absurd_numbers(key, value):
+    assert f"{key} = " in only(**{key: value})
+
+
+@pytest.mark.parametrize("prefix", ["models/*", "a//b", "a/../b", "./x", "with space/"])
+def test_rejects_unsafe_weights_prefix(prefix):
+    assert f"weights.s3_prefix = {prefix!r}" in only(**{"weights.s3_prefix": prefix})
+
+
+@pytest.mark.parametrize("revision", ["", "a b", "../main"])
+def test_rejects_bad_revision(revision):
+    assert f"model.revision = {revision!r}" in only(**{"model.revision": revision})
+
+
+def test_accepts_commit_revision_and_uses_it_in_the_prefix():
+    config = load_config({"model.revision": "0ba94ac9b9e1d5a0037780667e8b219adde1908c"})
+    assert config.weights_s3_prefix() == "models/meta-llama/Llama-2-13b-chat-hf/0ba94ac9b9e1d5a0037780667e8b219adde1908c/"
