@@ -266,3 +266,16 @@ def test_cli_subprocess_success_and_failure_without_traceback(loopback_aws):
     assert missing.stdout == ""
     assert "Traceback" not in missing.stderr
     assert missing.stderr.strip().splitlines()[-1].startswith("error: describing endpoint gone:")
+
+
+def test_unreachable_service_has_its_exit_code(aws_env, capsys, monkeypatch):
+    import socket
+
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    code, out, err = run(capsys, "--endpoint-name", "anything")
+    assert code == EXIT_CODES["ConnectionFailed"] == 8
+    assert out == "" and "cannot reach the service" in err
