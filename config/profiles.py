@@ -62,7 +62,23 @@ _CURRENT = {
     },
 }
 
+# The seed recipe with staged weights for both variants: SageMaker mounts the weights from the
+# model bucket, the containers run without network access, and no hub token is deployed.
+_STAGED = {
+    "model": dict(_SEED["model"]),
+    "variants": {
+        "tgi": {
+            **_SEED["variants"]["tgi"],
+            "weights_loading": "s3",
+            "hub_token_secret": None,
+            "model_data_download_timeout_in_seconds": 3600,
+        },
+        "lmi": {**_SEED["variants"]["lmi"], "weights_loading": "s3"},
+    },
+}
+
 PROFILES: dict[str, dict] = {
     "llama2-13b-seed": _SEED,
     "current": _CURRENT,
+    "llama2-13b-staged": _STAGED,
 }

@@ -85,12 +85,17 @@ class VariantSettings:
     kms_key_arn: str | None = None
     # Extra container environment; plain values only (secrets are rejected).
     environment: dict[str, str] = field(default_factory=dict)
+    # How the container gets the weights; each variant class sets its default and allowed values.
+    weights_loading: str = ""
 
 
 @dataclass(frozen=True)
 class TgiVariantSettings(VariantSettings):
     """Hugging Face LLM inference container (text-generation-inference)."""
 
+    # hub: the container downloads the weights from the hub at start-up (the recipe; needs the token).
+    # s3: SageMaker mounts the staged weights at /opt/ml/model, network isolation on, no token.
+    weights_loading: str = "hub"
     # default: all GPUs of the instance (TGI shards the model across SM_NUM_GPUS GPUs).
     num_gpus: int | None = None
     max_input_tokens: int | None = None
@@ -107,6 +112,9 @@ class TgiVariantSettings(VariantSettings):
 class LmiVariantSettings(VariantSettings):
     """Large Model Inference container (DJL Serving), configured by a serving.properties file."""
 
+    # s3-download: the container copies the staged weights from S3 itself (the recipe's
+    # option.model_id=s3://...). s3: SageMaker mounts them at /opt/ml/model, network isolation on.
+    weights_loading: str = "s3-download"
     # Path below model_artifacts/ of the reviewed serving.properties this variant packs.
     serving_properties: str = "lmi/llama2-13b-seed/serving.properties"
     # Overrides of `option.<name>` keys of that file, e.g. options.max_rolling_batch_size=32.

@@ -103,6 +103,14 @@ def _validate_variant(name: str, variant: VariantSettings, config: AppConfig, mo
     problems: list[Problem] = []
 
     image_ok = _check_image(path, variant, container.FRAMEWORKS, region, problems)
+    if variant.weights_loading not in container.WEIGHTS_LOADING:
+        problems.append(
+            Problem(
+                f"{path}.weights_loading",
+                variant.weights_loading,
+                f"this variant loads weights by {' or '.join(container.WEIGHTS_LOADING)}",
+            )
+        )
 
     instance = instance_facts(variant.instance_type)
     gpu_types = [t for t in known_instance_types() if instance_facts(t).gpus > 0]

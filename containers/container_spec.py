@@ -8,6 +8,9 @@ from pathlib import Path
 
 from images.image_catalog import ImageEntry
 
+# Where SageMaker puts model data inside the container.
+MODEL_DIR = "/opt/ml/model"
+
 
 @dataclass(frozen=True)
 class SecretReference:
@@ -39,6 +42,9 @@ class ContainerSpec:
     model_data_archive: ModelDataArchive | None = None
     # True when the container reads the staged weights prefix of the model bucket.
     reads_staged_weights: bool = False
+    # True: SageMaker mounts the staged prefix, uncompressed, at /opt/ml/model (ModelDataSource),
+    # and the container runs with network isolation.
+    mounts_staged_weights: bool = False
 
 
 @dataclass(frozen=True)

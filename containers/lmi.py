@@ -18,12 +18,13 @@ from config.errors import Problem
 from config.facts import InstanceFacts, ModelFacts
 from config.settings import AppConfig, LmiVariantSettings
 from containers import serving_properties
-from containers.container_spec import ContainerSpec, ModelDataArchive, ServingLimits
+from containers.container_spec import MODEL_DIR, ContainerSpec, ModelDataArchive, ServingLimits
 from containers.environment import REDACTED, check_managed_names, is_secret_name, looks_like_secret_value
 from containers.model_fit import check_context_length, check_shard_degree
 from images.image_catalog import ImageEntry
 
 FRAMEWORKS = ("djl-deepspeed", "djl-lmi")
+WEIGHTS_LOADING = ("s3-download", "s3")
 SETTINGS_PATH = "variants.lmi"
 # LMI reads staged weights from S3: it takes no secret.
 SECRET_SETTING = None
@@ -195,8 +196,15 @@ def _known_files() -> list[str]:
 def container_spec(
     settings: LmiVariantSettings, config: AppConfig, image: ImageEntry, instance: InstanceFacts, weights_uri: str
 ) -> ContainerSpec:
-    """The recipe's LMI container: code tarball as ModelDataUrl, weights read from S3."""
+    """The recipe's LMI container (code tarball, weights copied from S3), or mounted staged weights."""
     properties = read_properties(settings)
+    if settings.weights_loading == "s3":
+        return ContainerSpec(
+            image=image,
+            environment={**environment_configuration(properties), **settings.environment},
+            reads_staged_weights=True,
+            mounts_staged_weights=True,
+        )
     digest = serving_properties.content_hash(properties)
     archive = serving_properties.write_archive(serving_properties.pack(properties), BUILD_DIR, digest)
     environment = {
@@ -211,6 +219,21 @@ def container_spec(
         model_data_archive=ModelDataArchive(archive, digest),
         reads_staged_weights=True,
     )
+
+
+def environment_configuration(properties: dict[str, str]) -> dict[str, str]:
+    """serving.properties as environment, for mounted weights (model data holds only weights).
+
+    DJL Serving reads `OPTION_<KEY>` as `option.<key>`, and SERVING_LOAD_MODELS names the model
+    directory and its engine.
+    """
+    environment = {"SERVING_LOAD_MODELS": f"model::{properties.get('engine', 'Python')}={MODEL_DIR}", "OPTION_MODEL_ID": MODEL_DIR}
+    for key, value in properties.items():
+        if key.startswith("option."):
+            environment[f"OPTION_{key.removeprefix('option.').upper()}"] = value
+    if "engine" in properties:
+        environment["OPTION_ENGINE"] = properties["engine"]
+    return environment
 
 
 def serving_limits(settings: LmiVariantSettings, config: AppConfig, instance: InstanceFacts, model: ModelFacts) -> ServingLimits:

@@ -17,6 +17,7 @@ class ContainerModule(Protocol):
 
     FRAMEWORKS: tuple[str, ...]  # image frameworks of the SDK registry it runs
     SECRET_SETTING: str | None  # the setting that references its secret, if it takes one
+    WEIGHTS_LOADING: tuple[str, ...]  # the weights_loading values it supports
 
     def validate(self, settings: VariantSettings, config: AppConfig, instance: InstanceFacts, model: ModelFacts) -> list[Problem]: ...
 

@@ -14,12 +14,13 @@ from packaging.version import Version
 from config.errors import Problem
 from config.facts import InstanceFacts, ModelFacts
 from config.settings import AppConfig, TgiVariantSettings
-from containers.container_spec import ContainerSpec, SecretReference, ServingLimits
+from containers.container_spec import MODEL_DIR, ContainerSpec, SecretReference, ServingLimits
 from containers.environment import REDACTED, check_managed_names, looks_like_secret_value
 from containers.model_fit import check_context_length, check_shard_degree
 from images.image_catalog import ImageEntry
 
 FRAMEWORKS = ("huggingface-llm",)
+WEIGHTS_LOADING = ("hub", "s3")
 SETTINGS_PATH = "variants.tgi"
 SECRET_SETTING = f"{SETTINGS_PATH}.hub_token_secret"
 
@@ -104,7 +105,12 @@ def validate(settings: TgiVariantSettings, config: AppConfig, instance: Instance
     problems += check_managed_names(settings.environment, f"{path}.environment", managed)
 
     secret = settings.hub_token_secret
-    if secret is not None:
+    if settings.weights_loading == "s3":
+        if secret is not None:
+            problems.append(
+                Problem(f"{path}.hub_token_secret", secret, "not used with weights_loading=s3 (no token reaches the endpoint); remove it")
+            )
+    elif secret is not None:
         if looks_like_secret_value(secret):
             problems.append(
                 Problem(
@@ -133,14 +139,16 @@ def validate(settings: TgiVariantSettings, config: AppConfig, instance: Instance
 def container_spec(
     settings: TgiVariantSettings, config: AppConfig, image: ImageEntry, instance: InstanceFacts, weights_uri: str
 ) -> ContainerSpec:
-    """The recipe's TGI container: weights downloaded from the hub at start-up."""
+    """The recipe's TGI container (weights from the hub at start-up), or mounted staged weights."""
     names = env_names(settings.image.version)
+    staged = settings.weights_loading == "s3"
     environment = {
-        "HF_MODEL_ID": config.model.id,
+        # Staged weights are mounted where TGI reads a local model directory.
+        "HF_MODEL_ID": MODEL_DIR if staged else config.model.id,
         # SM_NUM_GPUS must match the GPUs TGI shards across; it defaults to all of the instance's.
         "SM_NUM_GPUS": str(num_gpus(settings, instance)),
     }
-    if config.model.revision != "main":
+    if config.model.revision != "main" and not staged:
         environment["HF_MODEL_REVISION"] = config.model.revision
     optional = {
         names.max_input: settings.max_input_tokens,
@@ -149,6 +157,8 @@ def container_spec(
     }
     environment.update({k: str(v) for k, v in optional.items() if v is not None})
     environment.update(settings.environment)
+    if staged:
+        return ContainerSpec(image=image, environment=environment, reads_staged_weights=True, mounts_staged_weights=True)
     secrets = (
         {names.hub_token: SecretReference(settings.hub_token_secret, settings.hub_token_secret_json_field)}
         if settings.hub_token_secret

@@ -85,15 +85,27 @@ class LlmEndpoint(Construct):
             # rotated secret reaches the container only with the next deploy that replaces the Model.
             environment[name] = cdk.SecretValue.secrets_manager(ref.secret, json_field=ref.json_field).unsafe_unwrap()
 
+        model_data_source = None
+        if container.mounts_staged_weights:
+            # An uncompressed prefix mounted at /opt/ml/model: no tarball, no network needed.
+            model_data_source = sagemaker.CfnModel.ModelDataSourceProperty(
+                s3_data_source=sagemaker.CfnModel.S3DataSourceProperty(
+                    s3_uri=f"s3://{model_bucket.bucket_name}/{weights_prefix}",
+                    s3_data_type="S3Prefix",
+                    compression_type="None",
+                )
+            )
         self.model = sagemaker.CfnModel(
             self,
             "Model",
             execution_role_arn=self.execution_role.role.role_arn,
+            enable_network_isolation=container.mounts_staged_weights or None,
             primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
                 image=image.uri,
                 mode="SingleModel",
                 environment=environment,
                 model_data_url=model_data_url,
+                model_data_source=model_data_source,
             ),
         )
         # The container starts only once the role can pull the image and read model data.
