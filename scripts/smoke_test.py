@@ -20,8 +20,23 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from botocore.exceptions import BotoCoreError  # noqa: E402
+
 from streaming_client import endpoint_discovery, invocation, payloads  # noqa: E402
 from streaming_client.errors import SmokeTestError, UsageError  # noqa: E402
+
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a reader that went away
+
+
+def positive(kind):
+    def parse(text: str):
+        value = kind(text)
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -35,19 +50,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--variant", choices=["tgi", "lmi"], help="container serving the endpoint (default: detected); alone, picks the app's stack"
     )
     parser.add_argument("--wait", action="store_true", help="poll DescribeEndpoint until InService first")
-    parser.add_argument("--wait-timeout", type=float, default=3600, metavar="SECONDS", help="limit for --wait (default 3600)")
-    parser.add_argument("--poll-interval", type=float, default=30, metavar="SECONDS", help="between status checks (default 30)")
+    parser.add_argument("--wait-timeout", type=positive(float), default=3600, metavar="SECONDS", help="limit for --wait (default 3600)")
+    parser.add_argument("--poll-interval", type=positive(float), default=30, metavar="SECONDS", help="between status checks (default 30)")
     parser.add_argument("--prompt", help="user message (default: the recipe's example ask for the variant)")
     parser.add_argument("--system-prompt", default=payloads.DEFAULT_SYSTEM_PROMPT)
     defaults = payloads.GenerationParameters()
-    parser.add_argument("--max-new-tokens", type=int, default=defaults.max_new_tokens)
+    parser.add_argument("--max-new-tokens", type=positive(int), default=defaults.max_new_tokens)
     parser.add_argument("--temperature", type=float, default=defaults.temperature)
     parser.add_argument("--top-p", type=float, default=defaults.top_p)
     parser.add_argument("--top-k", type=int, default=defaults.top_k)
     parser.add_argument("--accept-eula", action="store_true", help="send accept_eula=true: you accept Meta's Llama 2 licence")
     parser.add_argument("--json", action="store_true", help="print one JSON object (text, figures, endpoint, format) at the end")
-    parser.add_argument("--read-timeout", type=float, default=invocation.DEFAULT_READ_TIMEOUT_S, metavar="SECONDS")
-    parser.add_argument("--max-attempts", type=int, default=invocation.DEFAULT_MAX_ATTEMPTS, help="tries for throttled or 5xx requests")
+    parser.add_argument("--read-timeout", type=positive(float), default=invocation.DEFAULT_READ_TIMEOUT_S, metavar="SECONDS")
+    parser.add_argument(
+        "--max-attempts", type=positive(int), default=invocation.DEFAULT_MAX_ATTEMPTS, help="tries for throttled or unavailable answers"
+    )
     parser.add_argument("--profile", help="AWS profile (default: the standard AWS settings)")
     parser.add_argument("--region", help="AWS region (default: the standard AWS settings)")
     args = parser.parse_args(argv)
@@ -89,25 +106,25 @@ def run(args: argparse.Namespace) -> int:
     parameters = payloads.GenerationParameters(
         max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p, top_k=args.top_k
     )
-    runtime = invocation.runtime_client(session, read_timeout_s=args.read_timeout, max_attempts=args.max_attempts)
+    runtime = invocation.runtime_client(session, read_timeout_s=args.read_timeout)
     status(f"streaming from {target.name} ({variant})")
-    on_text = (lambda text: None) if args.json else write_text
+    writer = TextWriter(enabled=not args.json)
     try:
         result = invocation.stream_text(
             runtime,
             target.name,
             payloads.request_body(variant, prompt, parameters),
             custom_attributes=payloads.custom_attributes(args.accept_eula),
-            on_text=on_text,
+            on_text=writer.write,
+            max_attempts=args.max_attempts,
         )
     except SmokeTestError as error:
-        if not args.json:
-            sys.stdout.write("\n")
-        report(args, variant, error.partial, error)
+        writer.finish()
+        report(args, target.name, variant, error.partial, error)
+        error.reported = True
         raise
-    if not args.json:
-        sys.stdout.write("\n")
-    report(args, variant, result, None)
+    writer.finish()
+    report(args, target.name, variant, result, None)
     return 0
 
 
@@ -119,15 +136,35 @@ def resolve_target(args: argparse.Namespace, session) -> endpoint_discovery.Endp
     return endpoint_discovery.EndpointTarget(target.name, args.variant or target.variant, stack)
 
 
-def write_text(text: str) -> None:
-    sys.stdout.write(text)
-    sys.stdout.flush()
+class TextWriter:
+    """Generated text to stdout as it arrives; a final newline only if any text was written."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.wrote = False
+
+    def write(self, text: str) -> None:
+        if self.enabled:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            self.wrote = True
+
+    def finish(self) -> None:
+        if self.wrote:
+            sys.stdout.write("\n")
+            sys.stdout.flush()
 
 
-def report(args: argparse.Namespace, variant: str, result: invocation.StreamResult | None, error: SmokeTestError | None) -> None:
+def report(
+    args: argparse.Namespace,
+    endpoint: str | None,
+    variant: str | None,
+    result: invocation.StreamResult | None,
+    error: SmokeTestError | None,
+) -> None:
     if args.json:
         document = {
-            "endpoint": result.endpoint if result else None,
+            "endpoint": endpoint,
             "variant": variant,
             "format": result.format.value if result and result.format else None,
             "content_type": result.content_type if result else None,
@@ -139,26 +176,38 @@ def report(args: argparse.Namespace, variant: str, result: invocation.StreamResu
             document["exit_code"] = error.exit_code
         print(json.dumps(document), flush=True)
     if result is not None:
-        status(figures_line(result))
+        status(figures_line(result))  # on failure the error line follows it
 
 
 def figures_line(result: invocation.StreamResult) -> str:
     ttft = f"{result.time_to_first_token_s:.3f} s" if result.time_to_first_token_s is not None else "none"
     rate = f"{result.tokens_per_second:.1f}" if result.tokens_per_second else "n/a"
     fmt = result.format.value if result.format else "unknown"
-    return f"time to first token {ttft}, {result.output_tokens} output tokens, {rate} tokens/s, total {result.total_s:.3f} s ({fmt})"
+    tokens = f"{result.output_tokens} output tokens" if result.tokens_exact else f"~{result.output_tokens} output tokens (counted as parts)"
+    return f"time to first token {ttft}, {tokens}, {rate} tokens/s, total {result.total_s:.3f} s ({fmt})"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(encoding="utf-8", errors="replace")  # emoji on any console
     try:
         return run(args)
     except SmokeTestError as error:
+        if args.json and not getattr(error, "reported", False):
+            report(args, args.endpoint_name or args.stack, args.variant, None, error)
         status(f"error: {error}")
         return error.exit_code
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly, as shell tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         status("interrupted")
         return 130
+    except (BotoCoreError, ValueError) as error:  # local set-up: profile, region, endpoint URL
+        status(f"error: {error}")
+        return UsageError.exit_code
     except Exception as error:  # noqa: BLE001 - one line, never a traceback
         status(f"error: unexpected {type(error).__name__}: {error}")
         return 1

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from botocore.eventstream import ParserError
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     ConnectTimeoutError,
     EndpointConnectionError,
     EventStreamError,
+    InvalidRegionError,
     NoCredentialsError,
     NoRegionError,
+    ProfileNotFound,
     ReadTimeoutError,
 )
+from urllib3.exceptions import ProtocolError
+from urllib3.exceptions import ReadTimeoutError as Urllib3ReadTimeoutError
 
 from streaming_client.errors import (
     ConnectionFailed,
@@ -33,6 +38,13 @@ THROTTLING_CODES = {
     "ModelNotReadyException",
 }
 _NOT_FOUND_HINTS = ("could not find", "not found", "does not exist")
+_CREDENTIAL_CODES = {
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "InvalidClientTokenId",
+}
 
 
 def translate(error: Exception, doing: str) -> SmokeTestError:
@@ -50,11 +62,22 @@ def translate(error: Exception, doing: str) -> SmokeTestError:
         attempts = error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
         if code in THROTTLING_CODES or status == 429:
             return Throttled(f"{doing}: {code} after {attempts + 1} attempts: {message}")
+        if code in _CREDENTIAL_CODES:
+            return UsageError(f"{doing}: the AWS credentials were refused ({code}): {message}")
         if code in {"ValidationError", "ValidationException"} and any(h in message.lower() for h in _NOT_FOUND_HINTS):
             return EndpointNotFound(f"{doing}: {message}")
         if code == "ModelError":
             return RequestRejected(f"{doing}: the model container returned an error: {message}")
         return RequestRejected(f"{doing}: {code}: {message}")
+    # The event stream reads urllib3 directly: its failures arrive unwrapped once streaming began.
+    if isinstance(error, Urllib3ReadTimeoutError):
+        return StreamFailed(f"{doing}: nothing arrived within the read timeout ({error})")
+    if isinstance(error, ProtocolError):
+        return StreamFailed(f"{doing}: the connection broke mid-stream ({error})")
+    if isinstance(error, ParserError):
+        return StreamFailed(f"{doing}: a corrupt event-stream frame ({type(error).__name__}: {error})")
+    if isinstance(error, (ProfileNotFound, InvalidRegionError)):
+        return UsageError(f"{doing}: {error}")
     if isinstance(error, NoCredentialsError):
         return UsageError(f"{doing}: no AWS credentials (set AWS_PROFILE, use --profile, or configure the AWS CLI)")
     if isinstance(error, NoRegionError):

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
-from streaming_client.aws_errors import translate
+from streaming_client.aws_errors import THROTTLING_CODES, translate
 from streaming_client.errors import StreamFailed
 from streaming_client.stream_decoder import AutoDecoder, StreamFormat
 
 DEFAULT_READ_TIMEOUT_S = 600  # the longest silence allowed: a cold model can think a while first
-DEFAULT_MAX_ATTEMPTS = 4  # the first try plus three retries of throttling and 5xx answers
+DEFAULT_MAX_ATTEMPTS = 4  # the first try plus three retries of throttled or unavailable answers
+_BACKOFF_BASE_S = 0.5
+_BACKOFF_CAP_S = 10.0
 
 
 @dataclass
@@ -29,6 +33,8 @@ class StreamResult:
     time_to_first_token_s: float | None = None
     total_s: float = 0.0
     output_tokens: int = 0
+    # False when the format has no token events and parts were counted instead.
+    tokens_exact: bool = True
 
     @property
     def text(self) -> str:
@@ -48,15 +54,34 @@ class StreamResult:
         }
 
 
-def runtime_client(session: Any, *, read_timeout_s: float = DEFAULT_READ_TIMEOUT_S, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> Any:
-    """sagemaker-runtime client with a long read timeout and bounded retries (standard mode)."""
+def runtime_client(session: Any, *, read_timeout_s: float = DEFAULT_READ_TIMEOUT_S) -> Any:
+    """sagemaker-runtime client with a long read timeout and no retries of its own.
+
+    botocore would also retry read timeouts, sending the whole generation again; `stream_text`
+    retries only throttled or unavailable answers instead.
+    """
     config = Config(
         read_timeout=read_timeout_s,
         connect_timeout=10,
-        retries={"mode": "standard", "total_max_attempts": max_attempts},
+        retries={"mode": "standard", "total_max_attempts": 1},
         user_agent_extra="llm-streaming-smoke-test",
     )
     return session.client("sagemaker-runtime", config=config)
+
+
+def _invoke_with_retries(runtime: Any, request: dict, max_attempts: int, sleep: Callable[[float], None]) -> dict:
+    for attempt in range(1, max_attempts + 1):
+        try:
+            return runtime.invoke_endpoint_with_response_stream(**request)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if (code not in THROTTLING_CODES and status != 429) or attempt == max_attempts:
+                error.response.setdefault("ResponseMetadata", {})["RetryAttempts"] = attempt - 1
+                raise
+            # Full jitter: spreads the retries of many clients.
+            sleep(random.uniform(0, min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2**attempt)))
+    raise AssertionError("unreachable")
 
 
 def stream_text(
@@ -66,7 +91,9 @@ def stream_text(
     *,
     custom_attributes: str | None = None,
     on_text: Callable[[str], None] = lambda text: None,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     clock: Callable[[], float] = time.perf_counter,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> StreamResult:
     """Invoke with response streaming; call `on_text` with each piece of text as it is decoded.
 
@@ -78,7 +105,7 @@ def stream_text(
     if custom_attributes:
         request["CustomAttributes"] = custom_attributes
     try:
-        response = runtime.invoke_endpoint_with_response_stream(**request)
+        response = _invoke_with_retries(runtime, request, max_attempts, sleep)
     except Exception as error:  # noqa: BLE001 - every failure becomes one typed line
         raise translate(error, f"invoking endpoint {endpoint}") from None
     result.content_type = response.get("ContentType")
@@ -100,17 +127,23 @@ def stream_text(
             part = event.get("PayloadPart")
             if part is not None:
                 take(decoder.feed(part.get("Bytes", b"")))
+                if decoder.error:
+                    raise decoder.error
         take(decoder.close())
+        if decoder.error:
+            raise decoder.error
     except Exception as error:  # noqa: BLE001
         failure = translate(error, f"streaming from endpoint {endpoint}")
         if not isinstance(failure, StreamFailed):  # once the stream began, any failure is a stream failure
             failure = StreamFailed(str(failure))
         result.format = decoder.format
+        result.tokens_exact = decoder.tokens_exact
         result.total_s = clock() - start
         failure.partial = result
         raise failure from None
     finally:
         stream.close()
     result.format = decoder.format
+    result.tokens_exact = decoder.tokens_exact
     result.total_s = clock() - start
     return result

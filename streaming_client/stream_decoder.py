@@ -47,6 +47,8 @@ class LineSplitter:
         self._after_cr = False
 
     def feed(self, text: str) -> list[str]:
+        if not text:
+            return []  # an empty part between "\r" and "\n" must not end the line twice
         lines: list[str] = []
         start = 1 if self._after_cr and text.startswith("\n") else 0
         self._after_cr = False
@@ -73,49 +75,84 @@ class LineSplitter:
         return rest or None
 
 
-class _LineDecoder:
-    """Shared mechanics of the line-based formats: UTF-8, lines, flush at the end."""
+class _Decoder:
+    """A failure found mid-part is kept in `error` after the text decoded before it is returned.
+
+    The caller shows that text, then raises `error`; nothing after the failure is decoded.
+    """
 
     format: StreamFormat
 
     def __init__(self) -> None:
+        self.error: StreamFailed | None = None
+
+
+class _LineDecoder(_Decoder):
+    """Shared mechanics of the line-based formats: UTF-8, lines, flush at the end."""
+
+    def __init__(self) -> None:
+        super().__init__()
         self._utf8 = _utf8()
         self._lines = LineSplitter()
         self._seen_tokens = False
 
     def feed(self, data: bytes) -> list[Piece]:
-        return self._on_lines(self._lines.feed(self._utf8.decode(data)))
+        if self.error:
+            return []
+        return self._guarded(self._lines.feed(self._utf8.decode(data)), final=False)
 
     def close(self) -> list[Piece]:
+        if self.error:
+            return []
         lines = self._lines.feed(self._utf8.decode(b"", final=True))
         rest = self._lines.close()
         if rest is not None:
             lines.append(rest)
-        return self._on_lines(lines) + self._finish()
+        return self._guarded(lines, final=True)
 
-    def _on_lines(self, lines: list[str]) -> list[Piece]:
+    def _guarded(self, lines: list[str], final: bool) -> list[Piece]:
+        pieces: list[Piece] = []
+        try:
+            for line in lines:
+                pieces += self._on_line(line)
+                if self.error:
+                    return pieces  # nothing after a failure is decoded
+            if final:
+                pieces += self._finish()
+        except StreamFailed as failure:
+            self.error = failure
+        return pieces
+
+    def _on_line(self, line: str) -> list[Piece]:
         raise NotImplementedError
 
     def _finish(self) -> list[Piece]:
         return []
 
     def _token_piece(self, event: dict) -> list[Piece]:
-        """Text of one decoded event of the TGI or LMI token schema."""
-        _raise_in_band_error(event)
+        """Text of one decoded event of the TGI or LMI token schema (then its error, if any)."""
+        pieces: list[Piece] = []
         token = event.get("token")
+        outputs = event.get("outputs")
         if isinstance(token, dict):
             self._seen_tokens = True
-            if token.get("special"):
-                return []  # </s> and other control tokens are not text
-            return [Piece(str(token.get("text", "")), 1)]
-        outputs = event.get("outputs")
-        if isinstance(outputs, list):  # older LMI jsonlines
+            if not token.get("special"):  # </s> and other control tokens are not text
+                pieces.append(Piece(_text(token.get("text")), 1))
+        elif isinstance(outputs, list):  # older LMI jsonlines
             self._seen_tokens = True
-            return [Piece("".join(str(o) for o in outputs), 1)]
-        if "generated_text" in event and not self._seen_tokens:
+            pieces.append(Piece("".join(_text(o.get("text") if isinstance(o, dict) else o) for o in outputs), 1))
+        elif isinstance(event.get("generated_text"), str) and not self._seen_tokens:
             # A whole answer in one event (no token events): show it once.
-            return [Piece(str(event["generated_text"]), 0)]
-        return []
+            pieces.append(Piece(event["generated_text"], 0))
+        try:
+            _raise_in_band_error(event)
+        except StreamFailed as failure:
+            self.error = failure
+        return pieces
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def _parse_event(text: str) -> dict | None:
@@ -128,7 +165,7 @@ def _parse_event(text: str) -> dict | None:
 
 def _raise_in_band_error(event: dict) -> None:
     details = event.get("details") if isinstance(event.get("details"), dict) else {}
-    if "error" in event:
+    if event.get("error"):
         kind = event.get("error_type") or "error"
         raise StreamFailed(f"model server reported {kind} mid-stream: {event['error']}")
     if event.get("finish_reason") == "error" or details.get("finish_reason") == "error":
@@ -144,18 +181,14 @@ class SseDecoder(_LineDecoder):
         super().__init__()
         self._data: list[str] = []
 
-    def _on_lines(self, lines: list[str]) -> list[Piece]:
-        pieces: list[Piece] = []
-        for line in lines:
-            if not line:
-                pieces += self._dispatch()
-                continue
-            if line.startswith(":"):
-                continue  # comment / keep-alive
+    def _on_line(self, line: str) -> list[Piece]:
+        if not line:
+            return self._dispatch()
+        if not line.startswith(":"):  # ":" starts a comment / keep-alive
             field, _, value = line.partition(":")
             if field == "data":
                 self._data.append(value.removeprefix(" "))
-        return pieces
+        return []
 
     def _finish(self) -> list[Piece]:
         return self._dispatch()  # the last event may end without its blank line
@@ -165,7 +198,7 @@ class SseDecoder(_LineDecoder):
             return []
         payload = "\n".join(self._data)
         self._data = []
-        if payload.strip() == "[DONE]":
+        if payload.strip() in {"", "[DONE]"}:
             return []
         event = _parse_event(payload)
         return self._token_piece(event) if event is not None else []
@@ -176,14 +209,9 @@ class JsonLinesDecoder(_LineDecoder):
 
     format = StreamFormat.JSON_LINES
 
-    def _on_lines(self, lines: list[str]) -> list[Piece]:
-        pieces: list[Piece] = []
-        for line in lines:
-            if line.strip():
-                event = _parse_event(line)
-                if event is not None:
-                    pieces += self._token_piece(event)
-        return pieces
+    def _on_line(self, line: str) -> list[Piece]:
+        event = _parse_event(line) if line.strip() else None
+        return self._token_piece(event) if event is not None else []
 
 
 _JSON_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
@@ -191,34 +219,52 @@ _STRING_STOP = re.compile(r'[\\"]')
 _DOCUMENT_START = '{"generated_text":"'
 
 
-class JsonDocumentDecoder:
+class JsonDocumentDecoder(_Decoder):
     """LMI 0.25: the single document `{"generated_text": "..."}` streamed in fragments.
 
     The JSON string is unescaped incrementally: `\\n`, `\\"`, `\\\\`, `\\uXXXX` and surrogate
-    pairs may be split across parts; a split escape is held until its end arrives. Each part that
-    yields text counts as one token (the server sends one part per generated token).
+    pairs may be split across parts; a split escape is held until its end arrives. The format has
+    no token events: each part that yields text counts as one token (LMI sends a part per token),
+    so the count is an estimate (`tokens_exact = False`).
     """
 
     format = StreamFormat.JSON_DOCUMENT
+    tokens_exact = False
 
     def __init__(self) -> None:
+        super().__init__()
         self._utf8 = _utf8()
         self._state = "start"
         self._head = ""
         self._held = ""  # an escape sequence cut by the end of a part
 
     def feed(self, data: bytes) -> list[Piece]:
-        text = self._consume(self._utf8.decode(data))
-        return [Piece(text, 1)] if text else []
+        return self._guarded(data, final=False)
 
     def close(self) -> list[Piece]:
-        text = self._consume(self._utf8.decode(b"", final=True))
+        return self._guarded(b"", final=True)
+
+    def _guarded(self, data: bytes, final: bool) -> list[Piece]:
+        if self.error:
+            return []
+        self._out: list[str] = []
+        try:
+            self._out.append(self._consume(self._utf8.decode(data, final=final)))
+            if final:
+                self._end()
+        except StreamFailed as failure:
+            self.error = failure
+        text = "".join(self._out)
+        return [Piece(text, 1)] if text else []
+
+    def _end(self) -> None:
         if self._state == "start" and self._head.strip():
             raise StreamFailed(f"stream is not an LMI generated_text document: {self._head[:80]!r}")
-        if self._held:
-            text += "\ufffd"  # the stream ended inside an escape
-            self._held = ""
-        return [Piece(text, 1)] if text else []
+        if self._state == "string":
+            if self._held:
+                self._out.append("\ufffd")  # the stream ended inside an escape
+                self._held = ""
+            raise StreamFailed("the generated_text document ended before its closing quote (stream cut short)")
 
     def _consume(self, text: str) -> str:
         if self._state == "start":
@@ -247,7 +293,7 @@ class JsonDocumentDecoder:
         if self._held:
             text = self._held + text
             self._held = ""
-        out: list[str] = []
+        out = self._out  # text decoded so far survives an escape error
         i, end = 0, len(text)
         while i < end:
             match = _STRING_STOP.search(text, i)
@@ -263,7 +309,7 @@ class JsonDocumentDecoder:
             if i < 0:
                 self._held = text[j:]
                 break
-        return "".join(out)
+        return ""
 
     def _escape(self, text: str, j: int, out: list[str]) -> int:
         """Decode the escape at text[j] into `out`; return the next index, or -1 if it is cut."""
@@ -338,10 +384,21 @@ class AutoDecoder:
     def format(self) -> StreamFormat | None:
         return self._decoder.format if self._decoder else None
 
+    @property
+    def error(self) -> StreamFailed | None:
+        """A failure met after the text returned so far (raise it once that text is shown)."""
+        return self._decoder.error if self._decoder else None
+
+    @property
+    def tokens_exact(self) -> bool:
+        return getattr(self._decoder, "tokens_exact", True)
+
     def feed(self, data: bytes) -> list[Piece]:
         if self._decoder is not None:
             return self._decoder.feed(data)
-        self._sniffed += data
+        # Leading whitespace (and a UTF-8 BOM) says nothing: drop it as it comes, so sniffing
+        # stays linear however long it lasts.
+        self._sniffed = (self._sniffed + data).lstrip().removeprefix(b"\xef\xbb\xbf")
         chosen = _sniff(self._sniffed, final=False)
         if chosen is None:
             return []
@@ -362,7 +419,7 @@ class AutoDecoder:
 
 
 def _sniff(head: bytes, final: bool) -> StreamFormat | None:
-    start = head.lstrip()
+    start = head
     if not start:
         return None if not final else StreamFormat.JSON_LINES
     if start.startswith(_SSE_STARTS):

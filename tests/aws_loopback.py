@@ -60,7 +60,8 @@ class Stream:
     content_type: str | None = None
     exception: tuple[str, str] | None = None  # (ModelStreamError | InternalStreamFailure, message)
     delay_s: float = 0.0  # between frames
-    first_delay_s: float = 0.0  # before the first frame
+    first_delay_s: float = 0.0  # before the first frame (the response headers are already sent)
+    headers_delay_s: float = 0.0  # before the response headers
     cut_after_parts: int | None = None  # drop the connection (no final chunk) after this many parts
 
 
@@ -126,6 +127,12 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # quiet test output
         pass
 
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except ConnectionError:
+            pass  # the client went away (timeouts, early close): nothing to answer
+
     def setup(self) -> None:
         super().setup()
         # Frames go out as written, like a real streaming server (no Nagle delay on small writes).
@@ -155,10 +162,12 @@ class _Handler(BaseHTTPRequestHandler):
         if endpoint is None:
             return self._rest_error(HttpError(400, "ValidationError", f"Endpoint {name} of account 111122223333 not found."))
         endpoint.invocations.append({"body": json.loads(body), "headers": dict(self.headers)})
-        index = min(len(endpoint.invocations) - 1, len(endpoint.answers) - 1)
-        answer = endpoint.answers[index]
+        if not endpoint.answers:
+            return self._rest_error(HttpError(500, "InternalFailure", "loopback: no answer scripted for this endpoint"))
+        answer = endpoint.answers[min(len(endpoint.invocations), len(endpoint.answers)) - 1]
         if isinstance(answer, HttpError):
             return self._rest_error(answer)
+        time.sleep(answer.headers_delay_s)
         self.send_response(200)
         self.send_header("Content-Type", "application/vnd.amazon.eventstream")
         self.send_header("Transfer-Encoding", "chunked")
@@ -228,7 +237,9 @@ class _Handler(BaseHTTPRequestHandler):
                 }
             )
         if action == "DescribeModel":
-            endpoint = self.aws.endpoints[request["ModelName"].removesuffix("-model")]
+            endpoint = self.aws.endpoints.get(request["ModelName"].removesuffix("-model"))
+            if endpoint is None:
+                return self._json_error("ValidationException", f'Could not find model "{request["ModelName"]}".')
             return self._json(
                 {
                     "ModelName": request["ModelName"],

@@ -22,6 +22,8 @@ EXPECTED_FORMAT = {
 def decode(parts: list[bytes], content_type: str | None) -> tuple[str, int, AutoDecoder]:
     decoder = AutoDecoder(content_type)
     pieces = [p for part in parts for p in decoder.feed(part)] + decoder.close()
+    if decoder.error:
+        raise decoder.error
     return "".join(p.text for p in pieces), sum(p.tokens for p in pieces), decoder
 
 
@@ -88,12 +90,13 @@ def test_tgi_special_token_is_not_printed():
     assert tokens == 2
 
 
-def test_tgi_in_band_error_raises_after_the_text_before_it():
+def test_tgi_in_band_error_comes_after_the_text_before_it_in_the_same_part():
     decoder = SseDecoder()
-    good = decoder.feed(b"".join(tgi_sse(["Hello", " world"])[:2]))
-    assert "".join(p.text for p in good) == "Hello world"
-    with pytest.raises(StreamFailed, match="generation mid-stream: Request failed during generation: CUDA out of memory"):
-        decoder.feed(b'data:{"error": "Request failed during generation: CUDA out of memory", "error_type": "generation"}\n\n')
+    error = b'data:{"error": "Request failed during generation: CUDA out of memory", "error_type": "generation"}\n\n'
+    pieces = decoder.feed(b"".join(tgi_sse(["Hello", " world"])[:2]) + error + b"".join(tgi_sse(["never"])[:1]))
+    assert "".join(p.text for p in pieces) == "Hello world"
+    assert "generation mid-stream: Request failed during generation: CUDA out of memory" in str(decoder.error)
+    assert decoder.feed(b"".join(tgi_sse(["more"]))) == [] and decoder.close() == []
 
 
 def test_jsonlines_final_generated_text_is_not_repeated():
@@ -101,11 +104,42 @@ def test_jsonlines_final_generated_text_is_not_repeated():
     assert text == "ab"
 
 
-def test_jsonlines_error_line_raises():
+def test_jsonlines_error_line_keeps_its_own_token_text():
     decoder = AutoDecoder("application/jsonlines")
-    decoder.feed(b'{"token": {"id": 1, "text": "x"}}\n')
-    with pytest.raises(StreamFailed, match="finish_reason=error"):
-        decoder.feed(b'{"token": {"id": 2, "text": ""}, "details": {"finish_reason": "error"}}\n')
+    pieces = decoder.feed(b'{"token": {"id": 1, "text": "x"}}\n{"token": {"id": 2, "text": "y"}, "details": {"finish_reason": "error"}}\n')
+    assert "".join(p.text for p in pieces) == "xy"
+    assert "finish_reason=error" in str(decoder.error)
+
+
+def test_empty_data_event_and_null_fields_are_skipped():
+    stream = b'data:\n\ndata: \n\ndata:{"token": {"text": null, "special": false}, "error": null}\n\ndata:{"generated_text": null, "details": {}}\n\n'
+    stream += b'data:{"token": {"text": "ok", "special": false}}\n\n'
+    text, _, _ = decode([stream], "text/event-stream")
+    assert text == "ok"
+
+
+def test_empty_part_between_cr_and_lf_does_not_split_an_event():
+    parts = [b'data: {"token":\r', b"", b'\ndata: {"text": "x", "special": false}}\r\n\r\n']
+    text, _, _ = decode(parts, "text/event-stream")
+    assert text == "x"
+
+
+def test_outputs_of_text_objects():
+    text, _, _ = decode([b'{"outputs": [{"text": "a"}]}\n{"outputs": ["b"]}\n'], "application/jsonlines")
+    assert text == "ab"
+
+
+def test_truncated_json_document_is_a_stream_failure_after_its_text():
+    decoder = AutoDecoder(None)
+    pieces = decoder.feed(b'{"generated_text": "ab') + decoder.close()
+    assert "".join(p.text for p in pieces) == "ab"
+    assert "ended before its closing quote" in str(decoder.error)
+    assert decoder.tokens_exact is False
+
+
+def test_leading_whitespace_and_bom_before_sniffing():
+    text, _, decoder = decode([b"\xef\xbb\xbf", b"  \n", b"\n" * 5000, b"".join(tgi_sse(["a"]))], None)
+    assert (text, decoder.format) == ("a", StreamFormat.SSE)
 
 
 def test_final_event_without_terminator_is_flushed_at_end_of_stream():
