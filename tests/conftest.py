@@ -57,6 +57,11 @@ def current_app(tmp_path_factory: pytest.TempPathFactory) -> BuiltApp:
 
 
 @pytest.fixture(scope="session")
+def staged_app(tmp_path_factory: pytest.TempPathFactory) -> BuiltApp:
+    return build_app(tmp_path_factory.mktemp("staged"), profile="llama2-13b-staged")
+
+
+@pytest.fixture(scope="session")
 def us_east_1_app(tmp_path_factory: pytest.TempPathFactory) -> BuiltApp:
     return build_app(tmp_path_factory.mktemp("us-east-1"), account="111122223333", region="us-east-1")
 

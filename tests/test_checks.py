@@ -17,6 +17,7 @@ PROFILE_CONTEXTS = {
     "seed-us-east-1": {"account": "111122223333", "region": "us-east-1"},
     "current-agnostic": {"profile": "current"},
     "current-eu-west-1": {"profile": "current", "account": "111122223333", "region": "eu-west-1"},
+    "staged-agnostic": {"profile": "llama2-13b-staged"},
     "seed-p3-with-kms": {
         "variants.tgi.instance_type": "ml.p3.8xlarge",
         "variants.tgi.kms_key_arn": "arn:aws:kms:us-east-1:111122223333:key/11111111-2222-3333-4444-555555555555",

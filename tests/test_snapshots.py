@@ -14,12 +14,12 @@ import pytest
 from tests.conftest import ROOT
 
 SNAPSHOTS = ROOT / "tests" / "snapshots"
-STACKS = [("seed", None), ("seed", "tgi"), ("seed", "lmi"), ("current", "tgi"), ("current", "lmi")]
+STACKS = [("seed", None), ("seed", "tgi"), ("seed", "lmi"), ("current", "tgi"), ("current", "lmi"), ("staged", "tgi"), ("staged", "lmi")]
 
 
 @pytest.mark.parametrize("profile,variant", STACKS)
-def test_template_matches_snapshot(profile, variant, seed_app, current_app):
-    built = seed_app if profile == "seed" else current_app
+def test_template_matches_snapshot(profile, variant, seed_app, current_app, staged_app):
+    built = {"seed": seed_app, "current": current_app, "staged": staged_app}[profile]
     template = built.template(variant).to_json()
     path = SNAPSHOTS / profile / f"{variant or 'bucket'}.template.json"
     rendered = json.dumps(template, indent=1, sort_keys=True) + "\n"
