@@ -66,6 +66,42 @@ class ImageSettings:
 
 
 @dataclass(frozen=True)
+class AutoscalingSettings:
+    """Target tracking on the variant's instance count (off: one fixed instance, as the recipe)."""
+
+    enabled: bool = False
+    min_capacity: int = 1
+    max_capacity: int = 2
+    # concurrent-requests: SageMakerVariantConcurrentRequestsPerModelHighResolution (10 s data);
+    # invocations: SageMakerVariantInvocationsPerInstance (per minute).
+    metric: str = "concurrent-requests"
+    # Concurrent requests per instance (or invocations per instance per minute) to hold.
+    target_value: float = 8.0
+    scale_out_cooldown_in_seconds: int = 300
+    # A new instance takes 10-30 minutes to fetch and load the weights: give capacity back slowly.
+    scale_in_cooldown_in_seconds: int = 1800
+    disable_scale_in: bool = False
+
+
+@dataclass(frozen=True)
+class AlarmSettings:
+    """CloudWatch alarms of the endpoint; thresholds are per period unless named otherwise."""
+
+    enabled: bool = True
+    # default: a topic is created in the endpoint stack.
+    topic_arn: str | None = None
+    period_in_seconds: int = 60
+    # Consecutive breaching periods before an alarm fires.
+    evaluation_periods: int = 3
+    invocation_5xx_errors: float = 0  # alarm when more than this many per period
+    invocation_4xx_errors: float = 20
+    model_latency_p90_ms: float = 60_000  # a whole streamed answer of up to 512 tokens
+    # Per GPU: SageMaker reports the sum over the instance's GPUs, the alarm scales by their count.
+    gpu_memory_utilization_percent: float = 95
+    disk_utilization_percent: float = 90
+
+
+@dataclass(frozen=True)
 class VariantSettings:
     """What every serving variant has: image, instances, timeouts, endpoint."""
 
@@ -87,6 +123,8 @@ class VariantSettings:
     environment: dict[str, str] = field(default_factory=dict)
     # How the container gets the weights; each variant class sets its default and allowed values.
     weights_loading: str = ""
+    autoscaling: AutoscalingSettings = field(default_factory=AutoscalingSettings)
+    alarms: AlarmSettings = field(default_factory=AlarmSettings)
 
 
 @dataclass(frozen=True)

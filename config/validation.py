@@ -138,6 +138,7 @@ def _validate_variant(name: str, variant: VariantSettings, config: AppConfig, mo
             )
 
     problems += _check_host_image(path, variant)
+    problems += _check_operations(path, variant)
 
     if instance is not None and instance.nvme_instance_storage:
         for field in ("volume_size_in_gb", "kms_key_arn"):
@@ -196,6 +197,48 @@ def _check_host_image(path: str, variant: VariantSettings) -> list[Problem]:
             )
         ]
     return []
+
+
+_SNS_TOPIC = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
+SCALING_METRICS = ("concurrent-requests", "invocations")
+
+
+def _check_operations(path: str, variant: VariantSettings) -> list[Problem]:
+    """Autoscaling bounds and alarm thresholds."""
+    problems = []
+    scaling, alarms = variant.autoscaling, variant.alarms
+    if scaling.enabled:
+        if not 1 <= scaling.min_capacity <= scaling.max_capacity:
+            problems.append(Problem(f"{path}.autoscaling.min_capacity", scaling.min_capacity, f"1..max_capacity ({scaling.max_capacity})"))
+        if scaling.metric not in SCALING_METRICS:
+            problems.append(Problem(f"{path}.autoscaling.metric", scaling.metric, f"one of {', '.join(SCALING_METRICS)}"))
+        if not 0 < scaling.target_value < math.inf:
+            problems.append(Problem(f"{path}.autoscaling.target_value", scaling.target_value, "a positive number"))
+        for name in ("scale_out_cooldown_in_seconds", "scale_in_cooldown_in_seconds"):
+            if not 0 <= getattr(scaling, name) <= 86400:
+                problems.append(Problem(f"{path}.autoscaling.{name}", getattr(scaling, name), "0..86400 seconds"))
+        if variant.instance_count < scaling.min_capacity or variant.instance_count > scaling.max_capacity:
+            problems.append(
+                Problem(
+                    f"{path}.instance_count",
+                    variant.instance_count,
+                    f"within autoscaling min..max ({scaling.min_capacity}..{scaling.max_capacity})",
+                )
+            )
+    if alarms.enabled:
+        if alarms.topic_arn is not None and not _SNS_TOPIC.match(alarms.topic_arn):
+            problems.append(Problem(f"{path}.alarms.topic_arn", alarms.topic_arn, "an SNS topic ARN"))
+        if alarms.period_in_seconds not in (10, 30) and (alarms.period_in_seconds < 60 or alarms.period_in_seconds % 60):
+            problems.append(Problem(f"{path}.alarms.period_in_seconds", alarms.period_in_seconds, "10, 30 or a multiple of 60"))
+        if not 1 <= alarms.evaluation_periods <= 100:
+            problems.append(Problem(f"{path}.alarms.evaluation_periods", alarms.evaluation_periods, "1..100"))
+        for name in ("invocation_5xx_errors", "invocation_4xx_errors", "model_latency_p90_ms"):
+            if not 0 <= getattr(alarms, name) < math.inf:
+                problems.append(Problem(f"{path}.alarms.{name}", getattr(alarms, name), "zero or a positive number"))
+        for name in ("gpu_memory_utilization_percent", "disk_utilization_percent"):
+            if not 0 < getattr(alarms, name) <= 100:
+                problems.append(Problem(f"{path}.alarms.{name}", getattr(alarms, name), "a percentage in (0, 100]"))
+    return problems
 
 
 def _check_image(path: str, variant: VariantSettings, frameworks: tuple[str, ...], region: str | None, problems: list[Problem]) -> bool:

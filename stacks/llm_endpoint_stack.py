@@ -12,6 +12,8 @@ from config.facts import instance_facts
 from config.settings import AppConfig
 from config.validation import image_cuda
 from containers.registry import CONTAINERS
+from endpoints.endpoint_monitoring import EndpointMonitoring
+from endpoints.endpoint_scaling import EndpointScaling
 from endpoints.llm_endpoint import LlmEndpoint
 from images.image_catalog import find_image
 from stacks.model_bucket_stack import model_bucket_name
@@ -66,6 +68,32 @@ class LlmEndpointStack(cdk.Stack):
                 self.endpoint.endpoint_config,
                 "HIPAA.Security-SageMakerEndpointConfigurationKMSKeyConfigured",
                 f"{settings.instance_type} serves from NVMe instance storage, encrypted at rest by the hardware; SageMaker rejects a KmsKeyId for it.",
+            )
+        endpoint_name = self.endpoint.endpoint.attr_endpoint_name
+        instance = instance_facts(settings.instance_type)
+        if settings.alarms.enabled:
+            self.monitoring = EndpointMonitoring(
+                self,
+                "Monitoring",
+                endpoint_name=endpoint_name,
+                variant_name=settings.variant_name,
+                gpus=instance.gpus,
+                settings=settings.alarms,
+            )
+        scaling = settings.autoscaling
+        if scaling.enabled:
+            self.scaling = EndpointScaling(
+                self,
+                "Scaling",
+                endpoint_name=endpoint_name,
+                variant_name=settings.variant_name,
+                min_capacity=scaling.min_capacity,
+                max_capacity=scaling.max_capacity,
+                metric=scaling.metric,
+                target_value=scaling.target_value,
+                scale_out_cooldown_in_seconds=scaling.scale_out_cooldown_in_seconds,
+                scale_in_cooldown_in_seconds=scaling.scale_in_cooldown_in_seconds,
+                disable_scale_in=scaling.disable_scale_in,
             )
         # What the smoke test reads to find and call the endpoint.
         self.endpoint_name_output = cdk.CfnOutput(self, "EndpointName", value=self.endpoint.endpoint.attr_endpoint_name)

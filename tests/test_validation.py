@@ -335,3 +335,26 @@ def test_rejects_bad_revision(revision):
 def test_accepts_commit_revision_and_uses_it_in_the_prefix():
     config = load_config({"model.revision": "0ba94ac9b9e1d5a0037780667e8b219adde1908c"})
     assert config.weights_s3_prefix() == "models/meta-llama/Llama-2-13b-chat-hf/0ba94ac9b9e1d5a0037780667e8b219adde1908c/"
+
+
+def test_rejects_autoscaling_min_above_max():
+    lines = problems(
+        **ctx(
+            variants__tgi__autoscaling__enabled="true",
+            variants__tgi__autoscaling__min_capacity="3",
+            variants__tgi__autoscaling__max_capacity="2",
+        )
+    )
+    assert "config error: variants.tgi.autoscaling.min_capacity = 3: 1..max_capacity (2)" in lines
+
+
+def test_rejects_unknown_scaling_metric():
+    assert "variants.lmi.autoscaling.metric = 'gpu': one of concurrent-requests, invocations" in fails(
+        variants__lmi__autoscaling__enabled="true", variants__lmi__autoscaling__metric="gpu"
+    )
+
+
+def test_rejects_alarm_percentages_and_topic():
+    lines = problems(**ctx(variants__tgi__alarms__disk_utilization_percent="150", variants__tgi__alarms__topic_arn="ops-alerts"))
+    assert any("variants.tgi.alarms.disk_utilization_percent = 150.0: a percentage in (0, 100]" in line for line in lines)
+    assert any("variants.tgi.alarms.topic_arn = 'ops-alerts': an SNS topic ARN" in line for line in lines)
