@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     session = boto3.Session(profile_name=args.profile, region_name=args.region or os.environ.get("AWS_REGION") or None)
     if session.region_name is None:
         raise UsageError("no AWS region (set AWS_REGION or use --region)")
-    target = resolve_target(args, session)
+    target = endpoint_discovery.resolve_target(session, endpoint_name=args.endpoint_name, stack=args.stack, variant=args.variant)
     sagemaker = session.client("sagemaker")
 
     if args.wait:
@@ -126,14 +126,6 @@ def run(args: argparse.Namespace) -> int:
     writer.finish()
     report(args, target.name, variant, result, None)
     return 0
-
-
-def resolve_target(args: argparse.Namespace, session) -> endpoint_discovery.EndpointTarget:
-    if args.endpoint_name:
-        return endpoint_discovery.EndpointTarget(args.endpoint_name, args.variant)
-    stack = args.stack or endpoint_discovery.stack_for_variant(args.variant)
-    target = endpoint_discovery.target_from_stack(session.client("cloudformation"), stack)
-    return endpoint_discovery.EndpointTarget(target.name, args.variant or target.variant, stack)
 
 
 class TextWriter:

@@ -97,3 +97,12 @@ def detect_variant(sagemaker: Any, description: dict) -> str | None:
             if any(marker in image for marker in markers):
                 return variant
     return None
+
+
+def resolve_target(session: Any, *, endpoint_name: str | None, stack: str | None, variant: str | None) -> EndpointTarget:
+    """The endpoint by name, or from a stack's outputs (the app's stack for `variant` by default)."""
+    if endpoint_name:
+        return EndpointTarget(endpoint_name, variant)
+    stack = stack or stack_for_variant(variant)
+    target = target_from_stack(session.client("cloudformation"), stack)
+    return EndpointTarget(target.name, variant or target.variant, stack)

@@ -67,6 +67,20 @@ class Stream:
 
 
 @dataclass
+class Scheduled:
+    """A model server with a known schedule: `slots` requests generate at once, the rest queue.
+
+    Each request waits for a slot, then sends its first token `ttft_s` later and one token every
+    `per_token_s` after that (timed from the slot, so sleeps do not drift), as TGI SSE events.
+    """
+
+    ttft_s: float
+    per_token_s: float
+    tokens: int
+    slots: threading.Semaphore
+
+
+@dataclass
 class HttpError:
     status: int
     code: str
@@ -82,7 +96,7 @@ class Endpoint:
     # Successive DescribeEndpoint statuses before `status` (e.g. ["Creating", "Creating"]).
     status_sequence: list[str] = field(default_factory=list)
     # Successive answers to invocations; the last one repeats.
-    answers: list[Stream | HttpError] = field(default_factory=list)
+    answers: list[Stream | Scheduled | HttpError] = field(default_factory=list)
     invocations: list[dict] = field(default_factory=list)
 
 
@@ -166,15 +180,10 @@ class _Handler(BaseHTTPRequestHandler):
         answer = endpoint.answers[min(len(endpoint.invocations), len(endpoint.answers)) - 1]
         if isinstance(answer, HttpError):
             return self._rest_error(answer)
+        if isinstance(answer, Scheduled):
+            return self._scheduled(answer)
         time.sleep(answer.headers_delay_s)
-        self.send_response(200)
-        self.send_header("Content-Type", "application/vnd.amazon.eventstream")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.send_header("x-amzn-RequestId", "loopback-request")
-        self.send_header("x-Amzn-Invoked-Production-Variant", "AllTraffic")
-        if answer.content_type:
-            self.send_header("X-Amzn-SageMaker-Content-Type", answer.content_type)
-        self.end_headers()
+        self._stream_headers(answer.content_type)
         time.sleep(answer.first_delay_s)
         for count, part in enumerate(answer.parts):
             if answer.cut_after_parts is not None and count >= answer.cut_after_parts:
@@ -189,6 +198,32 @@ class _Handler(BaseHTTPRequestHandler):
             self._chunk(exception_event(*answer.exception))
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
+
+    def _scheduled(self, answer: Scheduled) -> None:
+        self._stream_headers("text/event-stream")
+        with answer.slots:
+            start = time.perf_counter()
+            for index in range(answer.tokens):
+                due = start + answer.ttft_s + index * answer.per_token_s
+                time.sleep(max(0.0, due - time.perf_counter()))
+                event = {
+                    "token": {"id": index, "text": f" t{index}", "logprob": -0.1, "special": False},
+                    "generated_text": None,
+                    "details": None,
+                }
+                self._chunk(payload_part(f"data:{json.dumps(event)}\n\n".encode()))
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _stream_headers(self, content_type: str | None) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/vnd.amazon.eventstream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("x-amzn-RequestId", "loopback-request")
+        self.send_header("x-Amzn-Invoked-Production-Variant", "AllTraffic")
+        if content_type:
+            self.send_header("X-Amzn-SageMaker-Content-Type", content_type)
+        self.end_headers()
 
     def _chunk(self, frame: bytes) -> None:
         self.wfile.write(f"{len(frame):x}\r\n".encode() + frame + b"\r\n")

@@ -1,0 +1,1 @@
+"""Load benchmark over the streaming client: a concurrency sweep, figures per level, reports."""

@@ -1,0 +1,109 @@
+"""The load benchmark against a loopback server with a known schedule: figures within 5%."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+
+import boto3
+import pytest
+
+from llm_bench import runner, stats
+from streaming_client.invocation import runtime_client
+from tests.aws_loopback import Endpoint, Scheduled
+from tests.conftest import ROOT, aws_test_environment
+
+TTFT, PER_TOKEN, TOKENS, SLOTS = 0.200, 0.020, 20, 4
+E2E = TTFT + (TOKENS - 1) * PER_TOKEN  # 0.58 s from slot to last token
+
+
+def close(measured: float, expected: float) -> bool:
+    return abs(measured - expected) <= 0.05 * expected
+
+
+@pytest.fixture(scope="module")
+def scheduled_endpoint(loopback_aws):
+    name = "scheduled"
+    loopback_aws.add_endpoint(Endpoint(name, answers=[Scheduled(TTFT, PER_TOKEN, TOKENS, threading.Semaphore(SLOTS))]))
+    return name
+
+
+@pytest.fixture(scope="module")
+def runtime(loopback_aws):
+    session = boto3.Session(region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+    os.environ["AWS_ENDPOINT_URL"] = loopback_aws.url
+    try:
+        yield runtime_client(session)
+    finally:
+        os.environ.pop("AWS_ENDPOINT_URL")
+
+
+def level(runtime, endpoint, concurrency, requests, price=7.09):
+    record = runner.run_level(runtime, endpoint, b"{}", concurrency=concurrency, requests=requests, deadline=float("inf"))
+    return stats.summarize(record, price)
+
+
+@pytest.mark.parametrize("concurrency", [1, 2, 4])
+def test_figures_match_the_schedule_without_queueing(runtime, scheduled_endpoint, concurrency):
+    summary = level(runtime, scheduled_endpoint, concurrency, 2 * concurrency)  # two waves, no queue
+    assert summary.errors == 0 and summary.requests == 2 * concurrency
+    assert close(summary.ttft_p50_s, TTFT), summary.ttft_p50_s
+    assert close(summary.itl_p50_s, PER_TOKEN), summary.itl_p50_s
+    assert close(summary.e2e_p50_s, E2E), summary.e2e_p50_s
+    assert close(summary.request_tokens_per_s_p50, TOKENS / E2E)
+    expected_aggregate = 2 * concurrency * TOKENS / (2 * E2E)
+    assert close(summary.aggregate_tokens_per_s, expected_aggregate), summary.aggregate_tokens_per_s
+    assert close(summary.requests_per_minute, 2 * concurrency / (2 * E2E) * 60)
+    assert close(summary.cost_per_million_output_tokens_usd, 7.09 / (expected_aggregate * 3600) * 1e6)
+
+
+def test_requests_beyond_the_slots_queue_for_a_whole_answer(runtime, scheduled_endpoint):
+    # 8 at once on 4 slots: the second four wait one answer (0.58 s) before their 0.2 s TTFT.
+    summary = level(runtime, scheduled_endpoint, 8, 8)
+    assert close(summary.ttft_p90_s, E2E + TTFT), summary.ttft_p90_s
+    assert close(summary.aggregate_tokens_per_s, 8 * TOKENS / (2 * E2E)), summary.aggregate_tokens_per_s
+
+
+def test_percentile_interpolates_like_numpy():
+    assert stats.percentile([1, 2, 3, 4], 50) == 2.5
+    assert stats.percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90) == pytest.approx(9.1)
+    assert stats.percentile([], 50) is None
+
+
+def test_errors_are_counted_not_timed(loopback_aws, runtime):
+    loopback_aws.add_endpoint(Endpoint("bench-missing-answers"))
+    summary = level(runtime, "bench-missing-answers", 2, 4)
+    assert (summary.requests, summary.errors, summary.ttft_p50_s, summary.aggregate_tokens_per_s) == (4, 4, None, 0.0)
+
+
+def test_cli_writes_json_csv_and_non_empty_plots(loopback_aws, scheduled_endpoint, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | aws_test_environment(loopback_aws.url)
+    argv = [
+        sys.executable,
+        "scripts/bench.py",
+        "--endpoint-name",
+        scheduled_endpoint,
+        "--variant",
+        "tgi",
+        "--concurrency",
+        "1,4",
+        "--requests-per-level",
+        "4",
+        "--no-progress",
+        "--output-dir",
+        str(tmp_path),
+    ]
+    result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    document = json.loads((tmp_path / "results.json").read_text())
+    assert [lvl["concurrency"] for lvl in document["levels"]] == [1, 4]
+    assert document["meta"]["price_per_hour"] == 7.09
+    assert (tmp_path / "results.csv").read_text().splitlines()[0].startswith("concurrency,requests,errors,ttft_p50_s")
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(tmp_path / "latency_throughput.png")
+    assert pixels.shape[0] > 300 and pixels.shape[1] > 800
+    assert (pixels[..., :3] < 0.5).any()  # lines were drawn, not a blank canvas
