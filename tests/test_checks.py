@@ -18,6 +18,12 @@ PROFILE_CONTEXTS = {
     "current-agnostic": {"profile": "current"},
     "current-eu-west-1": {"profile": "current", "account": "111122223333", "region": "eu-west-1"},
     "staged-agnostic": {"profile": "llama2-13b-staged"},
+    "seed-autoscaled-given-topic": {
+        "variants.tgi.autoscaling.enabled": "true",
+        "variants.lmi.autoscaling.enabled": "true",
+        "variants.lmi.autoscaling.metric": "invocations",
+        "variants.tgi.alarms.topic_arn": "arn:aws:sns:us-east-1:111122223333:ops-alerts",
+    },
     "seed-p3-with-kms": {
         "variants.tgi.instance_type": "ml.p3.8xlarge",
         "variants.tgi.kms_key_arn": "arn:aws:kms:us-east-1:111122223333:key/11111111-2222-3333-4444-555555555555",
