@@ -97,8 +97,26 @@ class AlarmSettings:
     invocation_4xx_errors: float = 20
     model_latency_p90_ms: float = 60_000  # a whole streamed answer of up to 512 tokens
     # Per GPU: SageMaker reports the sum over the instance's GPUs, the alarm scales by their count.
-    gpu_memory_utilization_percent: float = 95
+    # TGI and vLLM reserve most GPU memory for KV cache at start-up, so only near-full is a signal.
+    gpu_memory_utilization_percent: float = 99
     disk_utilization_percent: float = 90
+
+
+@dataclass(frozen=True)
+class DeploymentSettings:
+    """How an endpoint update shifts traffic to the new fleet (SageMaker deployment guardrails)."""
+
+    # all-at-once, canary (canary_size_percent first, then the rest) or linear (steps of linear_step_percent).
+    traffic_routing: str = "all-at-once"
+    canary_size_percent: int = 25
+    linear_step_percent: int = 25
+    # Bake time after each shift, watching the alarms.
+    wait_interval_in_seconds: int = 600
+    # How long the old fleet is kept after the switch (for a fast manual roll back).
+    termination_wait_in_seconds: int = 300
+    maximum_execution_timeout_in_seconds: int = 7200
+    # Roll back automatically when one of the endpoint's alarms fires during the update.
+    rollback_on_alarms: bool = True
 
 
 @dataclass(frozen=True)
@@ -112,7 +130,7 @@ class VariantSettings:
     variant_name: str = "AllTraffic"
     model_data_download_timeout_in_seconds: int | None = 3600
     container_startup_health_check_timeout_in_seconds: int | None = 3600
-    # default: CloudFormation names the endpoint (the stack outputs the name).
+    # default: the stack's name (stable, so alarms can name it and updates keep it).
     endpoint_name: str | None = None
     # SageMaker host image (NVIDIA driver and CUDA); default: SageMaker's default for the instance.
     inference_ami_version: str | None = None
@@ -125,6 +143,7 @@ class VariantSettings:
     weights_loading: str = ""
     autoscaling: AutoscalingSettings = field(default_factory=AutoscalingSettings)
     alarms: AlarmSettings = field(default_factory=AlarmSettings)
+    deployment: DeploymentSettings = field(default_factory=DeploymentSettings)
 
 
 @dataclass(frozen=True)

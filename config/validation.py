@@ -238,7 +238,31 @@ def _check_operations(path: str, variant: VariantSettings) -> list[Problem]:
         for name in ("gpu_memory_utilization_percent", "disk_utilization_percent"):
             if not 0 < getattr(alarms, name) <= 100:
                 problems.append(Problem(f"{path}.alarms.{name}", getattr(alarms, name), "a percentage in (0, 100]"))
+    deployment = variant.deployment
+    if deployment.traffic_routing not in TRAFFIC_ROUTING:
+        problems.append(Problem(f"{path}.deployment.traffic_routing", deployment.traffic_routing, f"one of {', '.join(TRAFFIC_ROUTING)}"))
+    for name in ("canary_size_percent", "linear_step_percent"):
+        if not 1 <= getattr(deployment, name) <= 99:
+            problems.append(Problem(f"{path}.deployment.{name}", getattr(deployment, name), "1..99 percent of the fleet"))
+    for name, (low, high) in {
+        "wait_interval_in_seconds": (0, 3600),
+        "termination_wait_in_seconds": (0, 3600),
+        "maximum_execution_timeout_in_seconds": (600, 14400),
+    }.items():
+        if not low <= getattr(deployment, name) <= high:
+            problems.append(Problem(f"{path}.deployment.{name}", getattr(deployment, name), f"{low}..{high} seconds"))
+    if deployment.rollback_on_alarms and not alarms.enabled:
+        problems.append(
+            Problem(
+                f"{path}.deployment.rollback_on_alarms",
+                True,
+                "needs the endpoint's alarms: set alarms.enabled=true or rollback_on_alarms=false",
+            )
+        )
     return problems
+
+
+TRAFFIC_ROUTING = ("all-at-once", "canary", "linear")
 
 
 def _check_image(path: str, variant: VariantSettings, frameworks: tuple[str, ...], region: str | None, problems: list[Problem]) -> bool:

@@ -18,7 +18,8 @@ INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
 class EndpointMonitoring(Construct):
     """5XX, 4XX, p90 model latency, GPU memory and disk alarms to an SNS topic, and a dashboard.
 
-    `alarms` lists them, for a deployment guardrail to roll back on.
+    `alarms` lists them all; `rollback_alarms` the ones a deployment guardrail rolls back on
+    (5XX errors and latency: what a bad new model or container shows).
     """
 
     def __init__(self, scope: Construct, id: str, *, endpoint_name: str, variant_name: str, gpus: int, settings: AlarmSettings) -> None:
@@ -57,10 +58,13 @@ class EndpointMonitoring(Construct):
         )
         gpu_memory = instance("GPUMemoryUtilization")
         disk = instance("DiskUtilization")
-        self.alarms = [
+        self.rollback_alarms = [
             self._alarm("Errors5xx", errors_5xx, settings.invocation_5xx_errors, settings, "server errors (5XX) from the model container"),
-            self._alarm("Errors4xx", errors_4xx, settings.invocation_4xx_errors, settings, "rejected requests (4XX)"),
             self._alarm("ModelLatencyP90", latency_p90_ms, settings.model_latency_p90_ms, settings, "p90 model latency (ms)"),
+        ]
+        self.alarms = [
+            *self.rollback_alarms,
+            self._alarm("Errors4xx", errors_4xx, settings.invocation_4xx_errors, settings, "rejected requests (4XX)"),
             # SageMaker sums GPU memory utilization over the instance's GPUs (0..100 x GPUs).
             self._alarm(
                 "GpuMemory", gpu_memory, settings.gpu_memory_utilization_percent * gpus, settings, f"GPU memory (% summed over {gpus} GPUs)"

@@ -5,13 +5,17 @@ The variants differ only in the `ContainerSpec` they pass (image, environment, m
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from config.settings import DeploymentSettings
 from containers.container_spec import ContainerSpec
 from endpoints.container_image import resolve_image
 from endpoints.execution_role import SageMakerExecutionRole
@@ -39,6 +43,8 @@ class LlmEndpoint(Construct):
         volume_size_in_gb: int | None = None,
         kms_key: kms.IKey | None = None,
         inference_ami_version: str | None = None,
+        deployment: DeploymentSettings | None = None,
+        rollback_alarms: Sequence[cloudwatch.IAlarm] = (),
         model_bucket: s3.IBucket | None = None,
         weights_prefix: str | None = None,
     ) -> None:
@@ -50,6 +56,9 @@ class LlmEndpoint(Construct):
         :param volume_size_in_gb: default: SageMaker's default (must stay unset on NVMe families).
         :param kms_key: default: none (must stay unset on NVMe families).
         :param inference_ami_version: host image (NVIDIA driver, CUDA); default: SageMaker's default.
+        :param deployment: traffic shifting of updates; default: SageMaker's (all at once, no bake).
+        :param rollback_alarms: alarms that roll an update back; they must not depend on this
+            endpoint's attributes (name the endpoint instead), or the template has a cycle.
         :param model_bucket: bucket of the staged weights; required when the container reads them.
         :param weights_prefix: key prefix (ending in /) of the staged weights in `model_bucket`.
         """
@@ -134,5 +143,36 @@ class LlmEndpoint(Construct):
             "Endpoint",
             endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
             endpoint_name=endpoint_name,
+            deployment_config=_deployment_config(deployment, rollback_alarms) if deployment else None,
         )
         self.variant_name = variant_name
+
+
+_ROUTING_TYPES = {"all-at-once": "ALL_AT_ONCE", "canary": "CANARY", "linear": "LINEAR"}
+
+
+def _deployment_config(
+    deployment: DeploymentSettings, alarms: Sequence[cloudwatch.IAlarm]
+) -> sagemaker.CfnEndpoint.DeploymentConfigProperty:
+    """Blue/green: a new fleet, traffic shifted as configured, the old fleet kept a while."""
+    routing = _ROUTING_TYPES[deployment.traffic_routing]
+    size = sagemaker.CfnEndpoint.CapacitySizeProperty
+    traffic = sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
+        type=routing,
+        wait_interval_in_seconds=deployment.wait_interval_in_seconds,
+        canary_size=size(type="CAPACITY_PERCENT", value=deployment.canary_size_percent) if routing == "CANARY" else None,
+        linear_step_size=size(type="CAPACITY_PERCENT", value=deployment.linear_step_percent) if routing == "LINEAR" else None,
+    )
+    rollback = None
+    if deployment.rollback_on_alarms and alarms:
+        rollback = sagemaker.CfnEndpoint.AutoRollbackConfigProperty(
+            alarms=[sagemaker.CfnEndpoint.AlarmProperty(alarm_name=a.alarm_name) for a in alarms]
+        )
+    return sagemaker.CfnEndpoint.DeploymentConfigProperty(
+        blue_green_update_policy=sagemaker.CfnEndpoint.BlueGreenUpdatePolicyProperty(
+            traffic_routing_configuration=traffic,
+            termination_wait_in_seconds=deployment.termination_wait_in_seconds,
+            maximum_execution_timeout_in_seconds=deployment.maximum_execution_timeout_in_seconds,
+        ),
+        auto_rollback_configuration=rollback,
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import aws_cdk as cdk
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -17,6 +19,11 @@ from endpoints.endpoint_scaling import EndpointScaling
 from endpoints.llm_endpoint import LlmEndpoint
 from images.image_catalog import find_image
 from stacks.model_bucket_stack import model_bucket_name
+
+
+def default_endpoint_name(stack_name: str) -> str:
+    """The stack's name as the endpoint's: stable across updates, unique per account and region."""
+    return re.sub(r"[^A-Za-z0-9-]", "-", stack_name)[:63].strip("-")
 
 
 class LlmEndpointStack(cdk.Stack):
@@ -35,6 +42,20 @@ class LlmEndpointStack(cdk.Stack):
             f"s3://{model_bucket.bucket_name}/{prefix}",
         )
         kms_key = kms.Key.from_key_arn(self, "VolumeKey", settings.kms_key_arn) if settings.kms_key_arn else None
+        # A name known at synth: alarms (and the rollback that watches them) can name the endpoint
+        # without a reference cycle, and updates keep the name clients call.
+        endpoint_name = settings.endpoint_name or default_endpoint_name(self.stack_name)
+        instance = instance_facts(settings.instance_type)
+        self.monitoring = None
+        if settings.alarms.enabled:
+            self.monitoring = EndpointMonitoring(
+                self,
+                "Monitoring",
+                endpoint_name=endpoint_name,
+                variant_name=settings.variant_name,
+                gpus=instance.gpus,
+                settings=settings.alarms,
+            )
         self.endpoint = LlmEndpoint(
             self,
             "LlmEndpoint",
@@ -44,10 +65,12 @@ class LlmEndpointStack(cdk.Stack):
             variant_name=settings.variant_name,
             model_data_download_timeout_in_seconds=settings.model_data_download_timeout_in_seconds,
             container_startup_health_check_timeout_in_seconds=settings.container_startup_health_check_timeout_in_seconds,
-            endpoint_name=settings.endpoint_name,
+            endpoint_name=endpoint_name,
             volume_size_in_gb=settings.volume_size_in_gb,
             kms_key=kms_key,
             inference_ami_version=settings.inference_ami_version,
+            deployment=settings.deployment,
+            rollback_alarms=self.monitoring.rollback_alarms if self.monitoring else (),
             model_bucket=model_bucket,
             weights_prefix=prefix,
         )
@@ -69,17 +92,6 @@ class LlmEndpointStack(cdk.Stack):
                 "HIPAA.Security-SageMakerEndpointConfigurationKMSKeyConfigured",
                 f"{settings.instance_type} serves from NVMe instance storage, encrypted at rest by the hardware; SageMaker rejects a KmsKeyId for it.",
             )
-        endpoint_name = self.endpoint.endpoint.attr_endpoint_name
-        instance = instance_facts(settings.instance_type)
-        if settings.alarms.enabled:
-            self.monitoring = EndpointMonitoring(
-                self,
-                "Monitoring",
-                endpoint_name=endpoint_name,
-                variant_name=settings.variant_name,
-                gpus=instance.gpus,
-                settings=settings.alarms,
-            )
         scaling = settings.autoscaling
         if scaling.enabled:
             self.scaling = EndpointScaling(
@@ -95,6 +107,7 @@ class LlmEndpointStack(cdk.Stack):
                 scale_in_cooldown_in_seconds=scaling.scale_in_cooldown_in_seconds,
                 disable_scale_in=scaling.disable_scale_in,
             )
+            self.scaling.node.add_dependency(self.endpoint.endpoint)  # the variant must exist first
         # What the smoke test reads to find and call the endpoint.
         self.endpoint_name_output = cdk.CfnOutput(self, "EndpointName", value=self.endpoint.endpoint.attr_endpoint_name)
         self.variant_name_output = cdk.CfnOutput(self, "VariantName", value=settings.variant_name)

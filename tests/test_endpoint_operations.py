@@ -17,14 +17,16 @@ def alarms_by_metric(template) -> dict[str, dict]:
     return found
 
 
-@pytest.mark.parametrize("variant,variant_name", [("tgi", "AllTraffic"), ("lmi", "variant1")])
-def test_alarms_cover_errors_latency_gpu_memory_and_disk(seed_app, variant, variant_name):
+@pytest.mark.parametrize(
+    "variant,variant_name,endpoint_name", [("tgi", "AllTraffic", "LlmEndpointTgi"), ("lmi", "variant1", "LlmEndpointLmi")]
+)
+def test_alarms_cover_errors_latency_gpu_memory_and_disk(seed_app, variant, variant_name, endpoint_name):
     template = seed_app.template(variant)
     alarms = alarms_by_metric(template)
     assert set(alarms) == {"Invocation5XXErrors", "Invocation4XXErrors", "ModelLatency", "GPUMemoryUtilization", "DiskUtilization"}
-    (endpoint_id,) = template.find_resources("AWS::SageMaker::Endpoint")
+    template.has_resource_properties("AWS::SageMaker::Endpoint", {"EndpointName": endpoint_name})
     assert alarms["Invocation5XXErrors"]["Dimensions"] == [
-        {"Name": "EndpointName", "Value": {"Fn::GetAtt": [endpoint_id, "EndpointName"]}},
+        {"Name": "EndpointName", "Value": endpoint_name},
         {"Name": "VariantName", "Value": variant_name},
     ]
     assert (alarms["Invocation5XXErrors"]["Threshold"], alarms["Invocation5XXErrors"]["Namespace"]) == (0, "AWS/SageMaker")
@@ -37,8 +39,8 @@ def test_alarms_cover_errors_latency_gpu_memory_and_disk(seed_app, variant, vari
 
 
 def test_gpu_memory_threshold_is_per_gpu_times_the_gpus(seed_app):
-    # 95 % per GPU on 4 GPUs: SageMaker reports the sum, 0..400 %.
-    assert alarms_by_metric(seed_app.template("tgi"))["GPUMemoryUtilization"]["Threshold"] == 380
+    # 99 % per GPU on 4 GPUs: SageMaker reports the sum, 0..400 %.
+    assert alarms_by_metric(seed_app.template("tgi"))["GPUMemoryUtilization"]["Threshold"] == 396
 
 
 def test_latency_alarm_is_p90_in_milliseconds(seed_app):
@@ -76,8 +78,10 @@ def test_dashboard_per_endpoint(seed_app):
 
 
 def test_alarms_can_be_switched_off(tmp_path):
-    template = build_app(tmp_path, checks=False, **{"variants.tgi.alarms.enabled": "false"}).template("tgi")
+    context = {"variants.tgi.alarms.enabled": "false", "variants.tgi.deployment.rollback_on_alarms": "false"}
+    template = build_app(tmp_path, checks=False, **context).template("tgi")
     assert template.find_resources("AWS::CloudWatch::Alarm") == {}
+    assert "AutoRollbackConfiguration" not in str(template.find_resources("AWS::SageMaker::Endpoint"))
 
 
 def test_seed_has_no_autoscaling(seed_app):
@@ -101,10 +105,11 @@ def test_scalable_target_is_the_variant_without_a_role(scaled):
     template = scaled.template("lmi")
     (endpoint_id,) = template.find_resources("AWS::SageMaker::Endpoint")
     (target,) = template.find_resources("AWS::ApplicationAutoScaling::ScalableTarget").values()
+    assert endpoint_id in target["DependsOn"]
     assert target["Properties"] == {
         "MaxCapacity": 4,
         "MinCapacity": 1,
-        "ResourceId": {"Fn::Join": ["", ["endpoint/", {"Fn::GetAtt": [endpoint_id, "EndpointName"]}, "/variant/variant1"]]},
+        "ResourceId": "endpoint/LlmEndpointLmi/variant/variant1",
         "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
         "ServiceNamespace": "sagemaker",
     }

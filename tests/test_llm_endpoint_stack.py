@@ -181,11 +181,11 @@ def test_model_and_endpoint_config_have_no_physical_names(tgi, lmi):
                 assert name_key not in resource["Properties"]
 
 
-def test_endpoint_name_is_generated_unless_configured(tgi, tmp_path):
+def test_endpoint_is_named_after_its_stack_unless_configured(tgi, tmp_path):
     from tests.conftest import build_app
 
     (endpoint,) = tgi.find_resources("AWS::SageMaker::Endpoint").values()
-    assert "EndpointName" not in endpoint["Properties"]
+    assert endpoint["Properties"]["EndpointName"] == "LlmEndpointTgi"
     named = build_app(tmp_path, checks=False, **{"variants.tgi.endpoint_name": "llama2-tgi"}).template("tgi")
     named.has_resource_properties("AWS::SageMaker::Endpoint", {"EndpointName": "llama2-tgi"})
 

@@ -1,0 +1,121 @@
+"""Endpoint updates: blue/green with rollback on alarms, and which changes replace what."""
+
+from __future__ import annotations
+
+import pytest
+from aws_cdk.assertions import Match
+
+from config.loader import load_config
+from delivery.template_changes import compare
+from tests.conftest import build_app
+
+
+def endpoint_properties(built, variant="tgi") -> dict:
+    (endpoint,) = built.template(variant).find_resources("AWS::SageMaker::Endpoint").values()
+    return endpoint["Properties"]
+
+
+def test_default_is_blue_green_all_at_once_with_bake_and_rollback_on_5xx_and_latency(seed_app):
+    template = seed_app.template("tgi")
+    alarms = template.find_resources("AWS::CloudWatch::Alarm")
+    rollback_ids = {
+        a for a, r in alarms.items() if r["Properties"].get("MetricName") == "Invocation5XXErrors" or "Metrics" in r["Properties"]
+    }
+    config = endpoint_properties(seed_app)["DeploymentConfig"]
+    assert config["BlueGreenUpdatePolicy"] == {
+        "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 600},
+        "TerminationWaitInSeconds": 300,
+        "MaximumExecutionTimeoutInSeconds": 7200,
+    }
+    assert {a["AlarmName"]["Ref"] for a in config["AutoRollbackConfiguration"]["Alarms"]} == rollback_ids
+    assert len(rollback_ids) == 2
+
+
+@pytest.mark.parametrize(
+    "routing,key,expected",
+    [
+        ("canary", "CanarySize", {"Type": "CAPACITY_PERCENT", "Value": 10}),
+        ("linear", "LinearStepSize", {"Type": "CAPACITY_PERCENT", "Value": 10}),
+    ],
+)
+def test_canary_and_linear_traffic_shifting(tmp_path, routing, key, expected):
+    context = {
+        "variants.tgi.deployment.traffic_routing": routing,
+        f"variants.tgi.deployment.{'canary_size' if routing == 'canary' else 'linear_step'}_percent": "10",
+    }
+    traffic = endpoint_properties(build_app(tmp_path, checks=False, **context))["DeploymentConfig"]["BlueGreenUpdatePolicy"][
+        "TrafficRoutingConfiguration"
+    ]
+    assert traffic == {"Type": routing.upper(), key: expected, "WaitIntervalInSeconds": 600}
+
+
+def test_rollback_needs_alarms():
+    with pytest.raises(Exception, match="variants.tgi.deployment.rollback_on_alarms = True: needs the endpoint's alarms"):
+        load_config({"variants.tgi.alarms.enabled": "false"})
+
+
+def test_rejects_unknown_traffic_routing():
+    with pytest.raises(Exception, match="variants.lmi.deployment.traffic_routing = 'rolling': one of all-at-once, canary, linear"):
+        load_config({"variants.lmi.deployment.traffic_routing": "rolling"})
+
+
+@pytest.fixture(scope="module")
+def seed_templates(seed_app):
+    return {v: seed_app.template(v).to_json() for v in ("tgi", "lmi")}
+
+
+def changes_for(tmp_path, variant, seed_templates, **context) -> dict[str, object]:
+    new = build_app(tmp_path, checks=False, **context).template(variant).to_json()
+    return {c.type: c for c in compare(seed_templates[variant], new)}
+
+
+def test_instance_type_change_replaces_the_endpoint_config_and_updates_the_endpoint(tmp_path, seed_templates):
+    changes = changes_for(tmp_path, "tgi", seed_templates, **{"variants.tgi.instance_type": "ml.g5.48xlarge", "variants.tgi.num_gpus": "8"})
+    config = changes["AWS::SageMaker::EndpointConfig"]
+    assert config.replaces and config.replaced_by == ["ProductionVariants"]  # new instances
+    assert changes["AWS::SageMaker::Model"].replaces  # SM_NUM_GPUS is container environment
+    endpoint = changes["AWS::SageMaker::Endpoint"]
+    assert not endpoint.replaces and endpoint.changed_properties == ["EndpointConfigName"]  # a blue/green update
+    assert all(c.blocked_by_name is None for c in changes.values())  # no explicit names to collide
+
+
+def test_environment_change_replaces_model_then_config_through_the_reference(tmp_path, seed_templates):
+    changes = changes_for(tmp_path, "tgi", seed_templates, **{"variants.tgi.max_input_tokens": "1024"})
+    assert changes["AWS::SageMaker::Model"].replaced_by == ["PrimaryContainer"]
+    # The config's template text is unchanged; it reads the new model's name: replaced too.
+    assert changes["AWS::SageMaker::EndpointConfig"].replaced_by == ["ProductionVariants"]
+    assert not changes["AWS::SageMaker::Endpoint"].replaces
+
+
+def test_alarm_threshold_change_touches_no_sagemaker_resource(tmp_path, seed_templates):
+    changes = changes_for(tmp_path, "lmi", seed_templates, **{"variants.lmi.alarms.invocation_4xx_errors": "50"})
+    assert set(changes) == {"AWS::CloudWatch::Alarm"}
+    assert not changes["AWS::CloudWatch::Alarm"].replaces
+
+
+def test_an_explicit_config_name_would_block_the_replacement():
+    old = {
+        "Resources": {
+            "C": {
+                "Type": "AWS::SageMaker::EndpointConfig",
+                "Properties": {"EndpointConfigName": "fixed", "ProductionVariants": [{"InstanceType": "ml.g5.2xlarge"}]},
+            }
+        }
+    }
+    new = {
+        "Resources": {
+            "C": {
+                "Type": "AWS::SageMaker::EndpointConfig",
+                "Properties": {"EndpointConfigName": "fixed", "ProductionVariants": [{"InstanceType": "ml.g5.12xlarge"}]},
+            }
+        }
+    }
+    (change,) = compare(old, new)
+    assert change.replaces and change.blocked_by_name == "EndpointConfigName"
+
+
+def test_stable_endpoint_name_has_no_reference_cycle(seed_app):
+    # Alarms name the endpoint by its literal name; a GetAtt there would loop through DeploymentConfig.
+    seed_app.template("tgi").has_resource_properties(
+        "AWS::CloudWatch::Alarm", {"Dimensions": Match.array_with([{"Name": "EndpointName", "Value": "LlmEndpointTgi"}])}
+    )
