@@ -1,0 +1,139 @@
+"""A Markdown review report of what a change does to the synthesized stacks.
+
+Inputs are two cloud assemblies (the base revision's and the change's); nothing calls AWS.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from config.facts import instance_facts
+from delivery.template_changes import ResourceChange, compare
+
+HOURS_PER_MONTH = 730
+
+# What replacing a resource of these types means for this project.
+REPLACEMENT_MEANING = {
+    "AWS::SageMaker::EndpointConfig": "new endpoint config: the endpoint provisions a new fleet (blue/green), about 15-30 minutes "
+    "to download and load a 13B model, both fleets billed during the switch",
+    "AWS::SageMaker::Model": "new model: a new endpoint config follows, so new instances too",
+    "AWS::SageMaker::Endpoint": "a NEW ENDPOINT replaces the old one: clients calling the old name fail until they switch",
+    "AWS::S3::Bucket": "a NEW BUCKET: staged weights stay in the old, retained one",
+    "AWS::IAM::Role": "new execution role: the model and its endpoint config are replaced with it",
+}
+
+
+@dataclass
+class Assembly:
+    """The templates and acknowledged nag findings of one cloud assembly directory."""
+
+    templates: dict[str, dict] = field(default_factory=dict)
+    acknowledgments: dict[str, dict[str, str]] = field(default_factory=dict)  # stack -> rule -> reason
+
+    @classmethod
+    def read(cls, directory: Path) -> Assembly:
+        manifest = json.loads((directory / "manifest.json").read_text())
+        assembly = cls()
+        for name, artifact in manifest.get("artifacts", {}).items():
+            if artifact.get("type") != "aws:cloudformation:stack":
+                continue
+            template_file = artifact["properties"]["templateFile"]
+            assembly.templates[name] = json.loads((directory / template_file).read_text())
+            metadata_file = directory / f"{name}.metadata.json"
+            entries = json.loads(metadata_file.read_text()) if metadata_file.exists() else artifact.get("metadata", {})
+            rules: dict[str, str] = {}
+            for path, items in entries.items():
+                for item in items:
+                    if item.get("type") == "aws:cdk:acknowledged-rules":
+                        for rule, reason in item["data"].items():
+                            rules[f"{rule.removeprefix('Annotation::')} on {path}"] = reason
+            assembly.acknowledgments[name] = rules
+        return assembly
+
+
+def hourly_price(template: dict) -> float | None:
+    """On-demand price per hour of the endpoint configs in a template (None if unknown types)."""
+    total = 0.0
+    for resource in template.get("Resources", {}).values():
+        if resource["Type"] != "AWS::SageMaker::EndpointConfig":
+            continue
+        for variant in resource["Properties"].get("ProductionVariants", []):
+            facts = instance_facts(variant.get("InstanceType", ""))
+            if facts is None:
+                return None
+            total += facts.price_per_hour * variant.get("InitialInstanceCount", 1)
+    return total
+
+
+def iam_statements(template: dict) -> dict[str, set[str]]:
+    """Policy statements (as canonical JSON) per IAM resource."""
+    found: dict[str, set[str]] = {}
+    for logical_id, resource in template.get("Resources", {}).items():
+        props = resource.get("Properties", {})
+        documents = []
+        if resource["Type"] in {"AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"}:
+            documents.append(props.get("PolicyDocument", {}))
+        if resource["Type"] == "AWS::IAM::Role":
+            documents.append(props.get("AssumeRolePolicyDocument", {}))
+            documents += [p.get("PolicyDocument", {}) for p in props.get("Policies", [])]
+        statements = {json.dumps(s, sort_keys=True) for d in documents for s in d.get("Statement", [])}
+        if statements:
+            found[logical_id] = statements
+    return found
+
+
+def render(base: Assembly, head: Assembly, base_ref: str) -> str:
+    lines = [f"# Infrastructure changes against `{base_ref}`", ""]
+    any_change = False
+    for stack in sorted(set(base.templates) | set(head.templates)):
+        old, new = base.templates.get(stack, {}), head.templates.get(stack, {})
+        changes = compare(old, new)
+        section = _stack_section(stack, old, new, changes, base.acknowledgments.get(stack, {}), head.acknowledgments.get(stack, {}))
+        if section:
+            any_change = True
+            lines += section
+    if not any_change:
+        lines.append("No changes to any stack.")
+    return "\n".join(lines) + "\n"
+
+
+def _stack_section(stack: str, old: dict, new: dict, changes: list[ResourceChange], old_acks: dict, new_acks: dict) -> list[str]:
+    lines: list[str] = []
+    status = " (new stack)" if not old else " (removed stack)" if not new else ""
+    if changes:
+        lines += ["| resource | type | change | properties |", "|---|---|---|---|"]
+        for c in changes:
+            kind = "**replaced**" if c.replaces else c.kind
+            props = ", ".join(c.changed_properties)
+            lines.append(f"| `{c.logical_id}` | {c.type} | {kind} | {props} |")
+        lines.append("")
+        for c in changes:
+            if c.replaces:
+                meaning = REPLACEMENT_MEANING.get(c.type, "CloudFormation creates a new resource, then deletes the old one")
+                lines.append(f"- `{c.logical_id}` is replaced ({', '.join(c.replaced_by)} cannot change in place): {meaning}.")
+            if c.blocked_by_name:
+                lines.append(
+                    f"- **`{c.logical_id}` cannot be replaced**: it sets `{c.blocked_by_name}`, and the new resource would need the same name."
+                )
+    before, after = hourly_price(old), hourly_price(new)
+    if (before or after) and before != after:
+        lines.append(
+            f"- Price: ~${before or 0:,.2f}/hour -> ~${after or 0:,.2f}/hour (~${(before or 0) * HOURS_PER_MONTH:,.0f} -> ~${(after or 0) * HOURS_PER_MONTH:,.0f}/month, on-demand list prices)"
+        )
+    old_iam, new_iam = iam_statements(old), iam_statements(new)
+    for logical_id in sorted(set(old_iam) | set(new_iam)):
+        added = new_iam.get(logical_id, set()) - old_iam.get(logical_id, set())
+        removed = old_iam.get(logical_id, set()) - new_iam.get(logical_id, set())
+        for statement in sorted(added):
+            lines.append(f"- IAM `{logical_id}` **adds** `{statement}`")
+        for statement in sorted(removed):
+            lines.append(f"- IAM `{logical_id}` removes `{statement}`")
+    for rule in sorted(set(new_acks) - set(old_acks)):
+        lines.append(f"- cdk-nag finding newly acknowledged: `{rule}`: {new_acks[rule]}")
+    for rule in sorted(set(old_acks) - set(new_acks)):
+        lines.append(f"- cdk-nag acknowledgment removed: `{rule}`")
+    if not lines:
+        return []
+    return [f"## {stack}{status}", "", *lines, ""]

@@ -1,0 +1,65 @@
+"""scripts/infra_diff.py on a change that resizes the instance and adds an IAM permission."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+NEW_STATEMENT = """
+        self.policy.add_statements(
+            iam.PolicyStatement(sid="ReadEndpointTags", actions=["sagemaker:ListTags"], resources=[f"arn:{partition}:sagemaker:{region}:{account}:endpoint/llm-review-test"])
+        )
+"""
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    clone = tmp_path_factory.mktemp("infra-diff") / "repo"
+    subprocess.run(["git", "clone", "--quiet", "--local", str(ROOT), str(clone)], check=True)
+    cdk_json = json.loads((clone / "cdk.json").read_text())
+    cdk_json["context"] |= {"variants.tgi.instance_type": "ml.g5.48xlarge", "variants.tgi.num_gpus": 8}
+    (clone / "cdk.json").write_text(json.dumps(cdk_json, indent=2))
+    role = clone / "endpoints" / "execution_role.py"
+    source = role.read_text()
+    anchor = '        acknowledge(\n            self.policy,\n            "AwsSolutions-IAM5[Resource::*]",'
+    assert anchor in source
+    role.write_text(source.replace(anchor, NEW_STATEMENT + anchor, 1))
+    result = subprocess.run([sys.executable, "scripts/infra_diff.py", "HEAD"], cwd=clone, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr + result.stdout
+    return result.stdout
+
+
+def test_report_shows_the_endpoint_config_replacement_and_what_it_means(report):
+    assert "## LlmEndpointTgi" in report
+    line = next(line for line in report.splitlines() if "AWS::SageMaker::EndpointConfig" in line and line.startswith("|"))
+    assert "**replaced**" in line and "ProductionVariants" in line
+    assert "new endpoint config: the endpoint provisions a new fleet (blue/green)" in report
+
+
+def test_report_shows_the_price_change(report):
+    assert "Price: ~$7.09/hour -> ~$20.36/hour (~$5,176 -> ~$14,863/month" in report
+
+
+def test_report_shows_the_new_iam_statement_in_both_endpoint_stacks(report):
+    added = [line for line in report.splitlines() if "**adds**" in line]
+    assert len(added) == 2 and all('"sagemaker:ListTags"' in line and "ReadEndpointTags" in line for line in added)
+
+
+def test_unchanged_stack_is_not_reported(report):
+    assert "## LlmModelBucket" not in report
+
+
+def test_lmi_stack_changes_only_its_policy(report):
+    lmi = report.split("## LlmEndpointLmi", 1)[1]
+    assert "AWS::IAM::ManagedPolicy | modified | PolicyDocument" in lmi
+    assert "replaced" not in lmi and "Price" not in lmi
+
+
+def test_unknown_base_revision_is_a_usage_error():
+    result = subprocess.run([sys.executable, "scripts/infra_diff.py", "no-such-ref"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "'no-such-ref' is not a git revision here" in result.stderr
