@@ -55,7 +55,7 @@ def test_unchanged_stack_is_not_reported(report):
 
 
 def test_lmi_stack_changes_only_its_policy(report):
-    lmi = report.split("## LlmEndpointLmi", 1)[1]
+    lmi = report.split("## LlmEndpointLmi", 1)[1].split("\n## ", 1)[0]
     assert "AWS::IAM::ManagedPolicy | modified | PolicyDocument" in lmi
     assert "replaced" not in lmi and "Price" not in lmi
 
