@@ -20,14 +20,16 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# What the CDK CLI passes to an app besides cdk.json's context (cdk.json sets versionReporting off).
-CLI_CONTEXT = {
+CONTEXT = {
     "aws:cdk:enable-path-metadata": True,
     "aws:cdk:enable-asset-metadata": True,
     "aws:cdk:disable-version-reporting": True,
     "aws:cdk:bundling-stacks": ["**"],
 }
-CONTEXT = {**json.loads((ROOT / "cdk.json").read_text())["context"], **CLI_CONTEXT}
+sys.path.insert(0, str(ROOT))
+from config.loader import CDK_CLI_CONTEXT, project_context  # noqa: E402
+
+CONTEXT = {**project_context(), **CDK_CLI_CONTEXT}
 
 ONE_BUCKET_APP = """
 import aws_cdk as cdk

@@ -98,10 +98,6 @@ def missing_model_facts(model: ModelSettings) -> list[str]:
     return [f for f in required if getattr(model, f) is None and f not in row]
 
 
-def is_known_model(model_id: str) -> bool:
-    return model_id in _model_table()
-
-
 def model_facts(model: ModelSettings) -> ModelFacts:
     """Facts of `model`: settings win over the table (call `missing_model_facts` first)."""
     row = _model_table().get(model.id, {})

@@ -15,6 +15,7 @@ import json
 import types
 import typing
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from config.errors import ConfigError, Problem
@@ -22,6 +23,14 @@ from config.profiles import DEFAULT_PROFILE, PROFILES
 from config.settings import AppConfig
 from config.validation import validate
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# What the CDK CLI adds to an app's context besides cdk.json's (for tools that run app.py directly).
+CDK_CLI_CONTEXT = {
+    "aws:cdk:enable-path-metadata": True,
+    "aws:cdk:enable-asset-metadata": True,
+    "aws:cdk:disable-version-reporting": True,
+    "aws:cdk:bundling-stacks": ["**"],
+}
 # Context keys the CDK CLI writes itself without a colon or an `@`.
 _CDK_OWNED_KEYS = {"acknowledged-issue-numbers", "cli-telemetry"}
 
@@ -34,6 +43,19 @@ def is_cdk_owned(key: str) -> bool:
     """
     prefix, colon, _ = key.partition(":")
     return key.startswith("@") or (bool(colon) and "." not in prefix) or key in _CDK_OWNED_KEYS
+
+
+def project_context(root: Path = PROJECT_ROOT) -> dict[str, Any]:
+    """The context of a checkout's cdk.json."""
+    return json.loads((root / "cdk.json").read_text())["context"]
+
+
+def load_project_config(profile: str | None = None) -> AppConfig:
+    """The configuration `npx cdk synth` would use, optionally with another profile (for scripts)."""
+    context = project_context()
+    if profile:
+        context["profile"] = profile
+    return load_config(context)
 
 
 def load_config(context: Mapping[str, Any]) -> AppConfig:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from config.errors import Problem
-from config.facts import GIB, InstanceFacts, ModelFacts
+from config.facts import InstanceFacts, ModelFacts
 
 
 def check_shard_degree(
@@ -31,7 +31,3 @@ def check_context_length(path: str, value: int | None, model: ModelFacts) -> lis
     if value is not None and value > model.max_position_embeddings:
         return [Problem(path, value, f"at most {model.max_position_embeddings} (context length of {model.id})")]
     return []
-
-
-def total_gib(instance: InstanceFacts, gpus: int) -> float:
-    return gpus * instance.gpu_memory_bytes / instance.gpus / GIB

@@ -5,6 +5,8 @@ from __future__ import annotations
 from aws_cdk import aws_applicationautoscaling as appscaling
 from constructs import Construct
 
+from config.settings import AutoscalingSettings
+
 # Predefined metrics of Application Auto Scaling for SageMaker variants.
 PREDEFINED_METRICS = {
     "concurrent-requests": "SageMakerVariantConcurrentRequestsPerModelHighResolution",
@@ -26,13 +28,7 @@ class EndpointScaling(Construct):
         *,
         endpoint_name: str,
         variant_name: str,
-        min_capacity: int,
-        max_capacity: int,
-        metric: str,
-        target_value: float,
-        scale_out_cooldown_in_seconds: int,
-        scale_in_cooldown_in_seconds: int,
-        disable_scale_in: bool = False,
+        settings: AutoscalingSettings,
     ) -> None:
         super().__init__(scope, id)
         self.target = appscaling.CfnScalableTarget(
@@ -41,22 +37,22 @@ class EndpointScaling(Construct):
             service_namespace="sagemaker",
             scalable_dimension="sagemaker:variant:DesiredInstanceCount",
             resource_id=f"endpoint/{endpoint_name}/variant/{variant_name}",
-            min_capacity=min_capacity,
-            max_capacity=max_capacity,
+            min_capacity=settings.min_capacity,
+            max_capacity=settings.max_capacity,
         )
         self.policy = appscaling.CfnScalingPolicy(
             self,
             "TargetTracking",
-            policy_name=f"{variant_name}-{metric}",
+            policy_name=f"{variant_name}-{settings.metric}",
             policy_type="TargetTrackingScaling",
             scaling_target_id=self.target.ref,
             target_tracking_scaling_policy_configuration=appscaling.CfnScalingPolicy.TargetTrackingScalingPolicyConfigurationProperty(
-                target_value=target_value,
+                target_value=settings.target_value,
                 predefined_metric_specification=appscaling.CfnScalingPolicy.PredefinedMetricSpecificationProperty(
-                    predefined_metric_type=PREDEFINED_METRICS[metric]
+                    predefined_metric_type=PREDEFINED_METRICS[settings.metric]
                 ),
-                scale_out_cooldown=scale_out_cooldown_in_seconds,
-                scale_in_cooldown=scale_in_cooldown_in_seconds,
-                disable_scale_in=disable_scale_in,
+                scale_out_cooldown=settings.scale_out_cooldown_in_seconds,
+                scale_in_cooldown=settings.scale_in_cooldown_in_seconds,
+                disable_scale_in=settings.disable_scale_in,
             ),
         )

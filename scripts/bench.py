@@ -12,8 +12,6 @@ results.json, results.csv and latency_throughput.png to --output-dir.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -23,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from llm_bench import report, runner, stats  # noqa: E402
 from streaming_client import endpoint_discovery, invocation, payloads  # noqa: E402
+from streaming_client.aws_session import aws_session  # noqa: E402
 from streaming_client.errors import SmokeTestError, UsageError  # noqa: E402
 
 # Llama-family tokenizers give about 1.3 tokens per English word.
@@ -84,20 +83,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def price_per_hour(args: argparse.Namespace) -> float | None:
     from config.facts import instance_facts
-    from config.loader import load_config
+    from config.loader import load_project_config
 
-    instance_type = args.instance_type
-    if instance_type is None:
-        context = json.loads((ROOT / "cdk.json").read_text())["context"]
-        instance_type = getattr(load_config(context).variants, args.variant).instance_type
+    instance_type = args.instance_type or getattr(load_project_config().variants, args.variant).instance_type
     facts = instance_facts(instance_type)
     return facts.price_per_hour * args.instance_count if facts else None
 
 
 def run(args: argparse.Namespace) -> int:
-    import boto3
-
-    session = boto3.Session(profile_name=args.profile, region_name=args.region or os.environ.get("AWS_REGION") or None)
+    session = aws_session(args.profile, args.region)
     if session.region_name is None:
         raise UsageError("no AWS region (set AWS_REGION or use --region)")
     target = endpoint_discovery.resolve_target(session, endpoint_name=args.endpoint_name, stack=args.stack, variant=args.variant)

@@ -22,10 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from config.loader import CDK_CLI_CONTEXT, project_context  # noqa: E402
 from delivery.review_report import Assembly, render  # noqa: E402
-
-# What the CDK CLI adds to an app's context (see benchmarks/synth_ratio.py).
-CLI_CONTEXT = {"aws:cdk:enable-path-metadata": True, "aws:cdk:enable-asset-metadata": True, "aws:cdk:disable-version-reporting": True}
 
 
 class SynthFailed(Exception):
@@ -34,7 +32,7 @@ class SynthFailed(Exception):
 
 def synthesize(tree: Path, outdir: Path, overrides: dict[str, str]) -> Assembly:
     """Run the tree's app.py as the CDK CLI would, offline, into `outdir`."""
-    context = {**json.loads((tree / "cdk.json").read_text())["context"], **CLI_CONTEXT, **overrides}
+    context = {**project_context(tree), **CDK_CLI_CONTEXT, **overrides}
     env = {
         **os.environ,
         "CDK_OUTDIR": str(outdir),

@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from botocore.exceptions import BotoCoreError  # noqa: E402
 
 from streaming_client import endpoint_discovery, invocation, payloads  # noqa: E402
+from streaming_client.aws_session import aws_session  # noqa: E402
 from streaming_client.errors import SmokeTestError, UsageError  # noqa: E402
 
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a reader that went away
@@ -78,10 +79,7 @@ def status(message: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import boto3  # imported late: --help stays fast
-
-    # botocore reads AWS_DEFAULT_REGION; AWS_REGION is what other SDKs and CI systems set.
-    session = boto3.Session(profile_name=args.profile, region_name=args.region or os.environ.get("AWS_REGION") or None)
+    session = aws_session(args.profile, args.region)
     if session.region_name is None:
         raise UsageError("no AWS region (set AWS_REGION or use --region)")
     target = endpoint_discovery.resolve_target(session, endpoint_name=args.endpoint_name, stack=args.stack, variant=args.variant)

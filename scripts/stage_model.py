@@ -15,8 +15,6 @@ denied, 5 disk full, 6 check failed.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -24,9 +22,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from config.loader import load_project_config  # noqa: E402
 from model_staging import s3_staging, sources  # noqa: E402
 from model_staging.errors import DestinationError, StagingError  # noqa: E402
 from model_staging.manifest import TransferSettings  # noqa: E402
+from streaming_client.aws_session import aws_session  # noqa: E402
+from streaming_client.endpoint_discovery import stack_outputs  # noqa: E402
+from streaming_client.errors import SmokeTestError  # noqa: E402
 
 
 class UsageError(StagingError):
@@ -62,24 +64,13 @@ def status(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def app_defaults(profile_name: str | None):
-    """Model and prefix from the app's configuration, as the stacks see them."""
-    from config.loader import load_config
-
-    context = json.loads((ROOT / "cdk.json").read_text())["context"]
-    if profile_name:
-        context["profile"] = profile_name
-    return load_config(context)
-
-
 def resolve_bucket(args: argparse.Namespace, session) -> str:
     if args.bucket:
         return args.bucket
     try:
-        stacks = session.client("cloudformation").describe_stacks(StackName=args.stack)["Stacks"]
-    except Exception as error:  # noqa: BLE001 - one line, never a traceback
-        raise DestinationError(f"cannot read stack {args.stack} ({error}); pass --bucket") from None
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+        outputs = stack_outputs(session.client("cloudformation"), args.stack)
+    except SmokeTestError as error:
+        raise DestinationError(f"{error}; pass --bucket") from None
     if "ModelBucketName" not in outputs:
         raise DestinationError(f"stack {args.stack} has no ModelBucketName output; pass --bucket")
     return outputs["ModelBucketName"]
@@ -95,9 +86,7 @@ def hub_token(args: argparse.Namespace, session) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import boto3
-
-    config = app_defaults(args.profile_name)
+    config = load_project_config(args.profile_name)  # model and prefix as the stacks see them
     model_id = args.model_id or config.model.id
     revision = args.revision or config.model.revision
     if args.prefix:
@@ -106,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         prefix = f"models/{model_id}/{revision}/"
     else:
         prefix = config.weights_s3_prefix()
-    session = boto3.Session(profile_name=args.profile, region_name=args.region or os.environ.get("AWS_REGION") or None)
+    session = aws_session(args.profile, args.region)
     s3 = session.client("s3")
     bucket = resolve_bucket(args, session)
     target = f"s3://{bucket}/{prefix}"

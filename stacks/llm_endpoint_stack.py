@@ -92,20 +92,9 @@ class LlmEndpointStack(cdk.Stack):
                 "HIPAA.Security-SageMakerEndpointConfigurationKMSKeyConfigured",
                 f"{settings.instance_type} serves from NVMe instance storage, encrypted at rest by the hardware; SageMaker rejects a KmsKeyId for it.",
             )
-        scaling = settings.autoscaling
-        if scaling.enabled:
+        if settings.autoscaling.enabled:
             self.scaling = EndpointScaling(
-                self,
-                "Scaling",
-                endpoint_name=endpoint_name,
-                variant_name=settings.variant_name,
-                min_capacity=scaling.min_capacity,
-                max_capacity=scaling.max_capacity,
-                metric=scaling.metric,
-                target_value=scaling.target_value,
-                scale_out_cooldown_in_seconds=scaling.scale_out_cooldown_in_seconds,
-                scale_in_cooldown_in_seconds=scaling.scale_in_cooldown_in_seconds,
-                disable_scale_in=scaling.disable_scale_in,
+                self, "Scaling", endpoint_name=endpoint_name, variant_name=settings.variant_name, settings=settings.autoscaling
             )
             self.scaling.node.add_dependency(self.endpoint.endpoint)  # the variant must exist first
         # What the smoke test reads to find and call the endpoint.

@@ -27,13 +27,18 @@ def stack_for_variant(variant: str) -> str:
     return ENDPOINT_STACK_IDS[variant]
 
 
-def target_from_stack(cloudformation: Any, stack_name: str) -> EndpointTarget:
-    """The endpoint named by a stack's `EndpointName` output (and its `ServingVariant`)."""
+def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
+    """A deployed stack's outputs by key."""
     try:
         stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
     except Exception as error:  # noqa: BLE001 - every failure becomes one typed line
         raise translate(error, f"reading stack {stack_name}") from None
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in (stacks[0].get("Outputs") or [])} if stacks else {}
+    return {o["OutputKey"]: o["OutputValue"] for o in (stacks[0].get("Outputs") or [])} if stacks else {}
+
+
+def target_from_stack(cloudformation: Any, stack_name: str) -> EndpointTarget:
+    """The endpoint named by a stack's `EndpointName` output (and its `ServingVariant`)."""
+    outputs = stack_outputs(cloudformation, stack_name)
     if "EndpointName" not in outputs:
         raise EndpointNotFound(f"stack {stack_name} has no EndpointName output (is it an endpoint stack, deployed?)")
     return EndpointTarget(outputs["EndpointName"], outputs.get("ServingVariant"), stack_name)

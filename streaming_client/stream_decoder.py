@@ -247,9 +247,9 @@ class JsonDocumentDecoder(_Decoder):
     def _guarded(self, data: bytes, final: bool) -> list[Piece]:
         if self.error:
             return []
-        self._out: list[str] = []
+        self._out: list[str] = []  # decoded text, kept when an escape error ends the part
         try:
-            self._out.append(self._consume(self._utf8.decode(data, final=final)))
+            self._consume(self._utf8.decode(data, final=final))
             if final:
                 self._end()
         except StreamFailed as failure:
@@ -266,15 +266,15 @@ class JsonDocumentDecoder(_Decoder):
                 self._held = ""
             raise StreamFailed("the generated_text document ended before its closing quote (stream cut short)")
 
-    def _consume(self, text: str) -> str:
+    def _consume(self, text: str) -> None:
+        """Append the text `text` decodes to to `self._out` (after the closing quote: nothing)."""
         if self._state == "start":
             self._head += text
             text = self._after_document_start()
             if text is None:
-                return ""
+                return
         if self._state == "string":
-            return self._unescape(text)
-        return ""  # after the closing quote: "}" or other keys, nothing to show
+            self._unescape(text)
 
     def _after_document_start(self) -> str | None:
         compact = "".join(self._head.split())
@@ -289,11 +289,11 @@ class JsonDocumentDecoder(_Decoder):
             return rest
         raise StreamFailed(f"stream is not an LMI generated_text document: {self._head[:80]!r}")
 
-    def _unescape(self, text: str) -> str:
+    def _unescape(self, text: str) -> None:
         if self._held:
             text = self._held + text
             self._held = ""
-        out = self._out  # text decoded so far survives an escape error
+        out = self._out
         i, end = 0, len(text)
         while i < end:
             match = _STRING_STOP.search(text, i)
@@ -309,7 +309,6 @@ class JsonDocumentDecoder(_Decoder):
             if i < 0:
                 self._held = text[j:]
                 break
-        return ""
 
     def _escape(self, text: str, j: int, out: list[str]) -> int:
         """Decode the escape at text[j] into `out`; return the next index, or -1 if it is cut."""
@@ -322,7 +321,9 @@ class JsonDocumentDecoder(_Decoder):
             return j + 2
         code = _hex4(text, j + 2)
         if code is None:
-            return -1 if j + 6 > end else _bad_escape(text, j)
+            if j + 6 > end:
+                return -1
+            raise StreamFailed(f"bad \\u escape in the stream: {text[j : j + 6]!r}")
         nxt = j + 6
         if 0xD800 <= code <= 0xDBFF:  # high surrogate: its low half follows as another \uXXXX
             rest = text[nxt : nxt + 6]
@@ -343,10 +344,6 @@ def _hex4(text: str, start: int) -> int | None:
     if len(digits) == 4 and all(c in "0123456789abcdefABCDEF" for c in digits):
         return int(digits, 16)
     return None
-
-
-def _bad_escape(text: str, j: int) -> int:
-    raise StreamFailed(f"bad \\u escape in the stream: {text[j : j + 6]!r}")
 
 
 def _nth(text: str, char: str, n: int) -> int:
