@@ -10,13 +10,23 @@ from config.errors import ConfigError
 from config.loader import load_config
 from reports.synth_summary import render_summary
 from stacks.composition import compose
+from stacks.delivery_pipeline_stack import DeliveryPipelineStack
+from stacks.stack_names import PIPELINE_STACK_ID
 
 app = cdk.App()
 try:
     config = load_config(app.node.get_all_context())
 except ConfigError as error:
     sys.exit(str(error))
-compose(app, config)
+compose(app, config)  # the workstation path: `npx cdk deploy` these stacks directly
+if config.pipeline.enabled:
+    DeliveryPipelineStack(
+        app,
+        PIPELINE_STACK_ID,
+        config=config,
+        env=cdk.Environment(account=config.pipeline.account, region=config.pipeline.region),
+        description="Delivery pipeline: tests, synth, then each stage with a smoke test",
+    )
 add_checks(app)
 print(render_summary(config), file=sys.stderr)
 app.synth()

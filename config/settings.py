@@ -8,6 +8,7 @@ profile does not set it. Field names are the dotted keys of `cdk.json` context (
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 
@@ -191,6 +192,51 @@ class Variants:
 
 
 @dataclass(frozen=True)
+class StageSettings:
+    """One environment the pipeline deploys to: the bucket stack and the enabled endpoint stacks."""
+
+    account: str | None = None
+    region: str | None = None
+    # How endpoint updates shift traffic in this stage (overrides variants.*.deployment.traffic_routing).
+    traffic_routing: str = "all-at-once"
+    # A person approves in the pipeline before this stage deploys.
+    manual_approval: bool = False
+
+
+@dataclass(frozen=True)
+class DevStageSettings(StageSettings):
+    """First stage: updates land at once, so a broken model fails fast and cheaply."""
+
+
+@dataclass(frozen=True)
+class ProdStageSettings(StageSettings):
+    """Last stage: behind an approval, a canary first, rolled back by the alarms."""
+
+    traffic_routing: str = "canary"
+    manual_approval: bool = True
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """Promotion through accounts with CDK Pipelines (off by default: the workstation path needs none)."""
+
+    enabled: bool = False
+    # GitHub/GitLab/Bitbucket repository as owner/name, reached through a CodeConnections connection.
+    repository: str | None = None
+    branch: str = "main"
+    connection_arn: str | None = None
+    # Where the pipeline itself runs (its own tooling account, usually).
+    account: str | None = None
+    region: str | None = None
+    dev: DevStageSettings = field(default_factory=DevStageSettings)
+    prod: ProdStageSettings = field(default_factory=ProdStageSettings)
+
+    def stages(self) -> dict[str, StageSettings]:
+        """Stages in deployment order."""
+        return {"dev": self.dev, "prod": self.prod}
+
+
+@dataclass(frozen=True)
 class AppConfig:
     """The whole configuration of one synth."""
 
@@ -203,6 +249,16 @@ class AppConfig:
     weights: WeightsSettings = field(default_factory=WeightsSettings)
     sizing: SizingSettings = field(default_factory=SizingSettings)
     variants: Variants = field(default_factory=Variants)
+    pipeline: PipelineSettings = field(default_factory=PipelineSettings)
+
+    def for_stage(self, stage: StageSettings) -> AppConfig:
+        """This configuration in a pipeline stage: the stage's account, region and traffic shifting."""
+        variants = self.variants
+        for name in ("tgi", "lmi"):
+            variant = getattr(variants, name)
+            deployment = dataclasses.replace(variant.deployment, traffic_routing=stage.traffic_routing)
+            variants = dataclasses.replace(variants, **{name: dataclasses.replace(variant, deployment=deployment)})
+        return dataclasses.replace(self, account=stage.account, region=stage.region, variants=variants)
 
     def weights_s3_prefix(self) -> str:
         """S3 key prefix (ending in '/') of the staged weights in the model bucket."""

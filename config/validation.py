@@ -7,7 +7,7 @@ import re
 
 from config.errors import Problem
 from config.facts import ModelFacts, instance_facts, known_instance_types, missing_model_facts, model_facts
-from config.settings import AppConfig, VariantSettings
+from config.settings import AppConfig, StageSettings, VariantSettings
 from containers.environment import check_environment
 from containers.registry import CONTAINERS
 from images.image_catalog import find_image, known_versions
@@ -20,6 +20,9 @@ _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _BUCKET_PREFIX = re.compile(r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$")
 _PREFIX_PART = re.compile(r"^[A-Za-z0-9!_.()-]+$")
+_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_BRANCH = re.compile(r"^(?!/)(?!.*//)(?!.*\.\.)[A-Za-z0-9._/-]+(?<![/.])$")
+_CONNECTION = re.compile(r"^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:\d{12}:connection/[0-9a-f-]{36}$")
 _REVISION = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
 
 
@@ -76,6 +79,8 @@ def validate(config: AppConfig) -> list[Problem]:
     model = model_facts(config.model)
     for name, variant in config.variants.enabled().items():
         problems += _validate_variant(name, variant, config, model, region)
+    if config.pipeline.enabled:
+        problems += _check_pipeline(config)
     return problems
 
 
@@ -291,3 +296,63 @@ def _check_image(path: str, variant: VariantSettings, frameworks: tuple[str, ...
         )
         return False
     return True
+
+
+def _check_pipeline(config: AppConfig) -> list[Problem]:
+    """Source, the pipeline's and each stage's environment, and that stages do not collide."""
+    settings = config.pipeline
+    problems = []
+    if settings.repository is None or not _REPOSITORY.match(settings.repository):
+        problems.append(Problem("pipeline.repository", settings.repository, "the source repository as owner/name"))
+    if not _BRANCH.match(settings.branch):
+        problems.append(Problem("pipeline.branch", settings.branch, "a git branch name"))
+    if settings.connection_arn is None or not _CONNECTION.match(settings.connection_arn):
+        problems.append(
+            Problem(
+                "pipeline.connection_arn",
+                settings.connection_arn,
+                "the ARN of an AWS CodeConnections connection (arn:aws:codeconnections:<region>:<account>:connection/<id>), created and authorised in the console",
+            )
+        )
+    problems += _check_environment("pipeline", settings.account, settings.region)
+    places: dict[tuple, str] = {}
+    for name, stage in settings.stages().items():
+        problems += _check_stage(f"pipeline.{name}", stage, config)
+        place = (stage.account, stage.region)
+        if None not in place and place in places:
+            problems.append(
+                Problem(
+                    f"pipeline.{name}.account",
+                    stage.account,
+                    f"stage {places[place]} already deploys to {stage.account}/{stage.region}; stages need their own account or region (bucket and endpoint names are per account and region)",
+                )
+            )
+        places[place] = name
+    return problems
+
+
+def _check_environment(path: str, account: str | None, region: str | None) -> list[Problem]:
+    problems = []
+    if account is None or not _ACCOUNT.match(account):
+        problems.append(Problem(f"{path}.account", account, "a 12-digit AWS account id"))
+    if region is None or not _REGION.match(region):
+        problems.append(Problem(f"{path}.region", region, "an AWS region name like us-east-1"))
+    return problems
+
+
+def _check_stage(path: str, stage: StageSettings, config: AppConfig) -> list[Problem]:
+    problems = _check_environment(path, stage.account, stage.region)
+    if stage.traffic_routing not in TRAFFIC_ROUTING:
+        problems.append(Problem(f"{path}.traffic_routing", stage.traffic_routing, f"one of {', '.join(TRAFFIC_ROUTING)}"))
+    if stage.region is not None and _REGION.match(stage.region):
+        for variant in config.variants.enabled().values():
+            entry = find_image(variant.image.framework, variant.image.version)
+            if entry is not None and stage.region not in entry.regions:
+                problems.append(
+                    Problem(
+                        f"{path}.region",
+                        stage.region,
+                        f"{variant.image.framework} {variant.image.version} has no image in this region; the SDK registry lists: {', '.join(sorted(entry.regions))}",
+                    )
+                )
+    return problems

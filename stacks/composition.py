@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import aws_cdk as cdk
 
 from config.settings import AppConfig
+from endpoints.smoke_test_access import SmokeTestAccess
 from stacks.llm_endpoint_stack import LlmEndpointStack
 from stacks.model_bucket_stack import ModelBucketStack
 from stacks.stack_names import BUCKET_STACK_ID, ENDPOINT_STACK_IDS
@@ -18,8 +19,11 @@ class ComposedApp:
     endpoint_stacks: dict[str, LlmEndpointStack]
 
 
-def compose(scope: cdk.App | cdk.Stage, config: AppConfig) -> ComposedApp:
-    """The bucket stack and one endpoint stack per enabled variant, in `config`'s environment."""
+def compose(scope: cdk.App | cdk.Stage, config: AppConfig, *, smoke_test: SmokeTestAccess | None = None) -> ComposedApp:
+    """The bucket stack and one endpoint stack per enabled variant, in `config`'s environment.
+
+    `smoke_test`: in a pipeline stage, each endpoint stack adds a role the pipeline assumes to test it.
+    """
     env = cdk.Environment(account=config.account, region=config.region)
     bucket_stack = ModelBucketStack(
         scope,
@@ -34,6 +38,7 @@ def compose(scope: cdk.App | cdk.Stage, config: AppConfig) -> ComposedApp:
             ENDPOINT_STACK_IDS[name],
             config=config,
             variant=name,
+            smoke_test=smoke_test,
             env=env,
             description=f"LLM streaming endpoint, {name} variant ({config.model.id})",
         )

@@ -17,6 +17,7 @@ from containers.registry import CONTAINERS
 from endpoints.endpoint_monitoring import EndpointMonitoring
 from endpoints.endpoint_scaling import EndpointScaling
 from endpoints.llm_endpoint import LlmEndpoint
+from endpoints.smoke_test_access import SmokeTestAccess, SmokeTestRole
 from images.image_catalog import find_image
 from stacks.model_bucket_stack import model_bucket_name
 
@@ -29,7 +30,9 @@ def default_endpoint_name(stack_name: str) -> str:
 class LlmEndpointStack(cdk.Stack):
     """Serves variant `variant` of `config`; can be destroyed and recreated freely."""
 
-    def __init__(self, scope: Construct, id: str, *, config: AppConfig, variant: str, **kwargs) -> None:
+    def __init__(
+        self, scope: Construct, id: str, *, config: AppConfig, variant: str, smoke_test: SmokeTestAccess | None = None, **kwargs
+    ) -> None:
         super().__init__(scope, id, **kwargs)
         settings = getattr(config.variants, variant)
         prefix = config.weights_s3_prefix()
@@ -97,6 +100,8 @@ class LlmEndpointStack(cdk.Stack):
                 self, "Scaling", endpoint_name=endpoint_name, variant_name=settings.variant_name, settings=settings.autoscaling
             )
             self.scaling.node.add_dependency(self.endpoint.endpoint)  # the variant must exist first
+        if smoke_test is not None:
+            self.smoke_test_role = SmokeTestRole(self, "SmokeTest", access=smoke_test, variant=variant, endpoint=self.endpoint.endpoint)
         # What the smoke test reads to find and call the endpoint.
         self.endpoint_name_output = cdk.CfnOutput(self, "EndpointName", value=self.endpoint.endpoint.attr_endpoint_name)
         self.variant_name_output = cdk.CfnOutput(self, "VariantName", value=settings.variant_name)

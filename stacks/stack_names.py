@@ -2,3 +2,6 @@
 
 BUCKET_STACK_ID = "LlmModelBucket"
 ENDPOINT_STACK_IDS = {"tgi": "LlmEndpointTgi", "lmi": "LlmEndpointLmi"}
+PIPELINE_STACK_ID = "LlmDeliveryPipeline"
+# Stage construct ids: a stage's stacks are named <Stage>-<stack id>, e.g. Dev-LlmEndpointTgi.
+STAGE_IDS = {"dev": "Dev", "prod": "Prod"}

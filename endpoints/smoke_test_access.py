@@ -1,0 +1,60 @@
+"""A role a delivery pipeline in another account assumes to smoke-test one endpoint.
+
+SageMaker endpoints take no resource policies, so cross-account callers need a role in the
+endpoint's account. This one may only describe and stream from its endpoint, and only the
+pipeline's smoke-test runner role (matched by ARN, so recreating it keeps the trust) may assume it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+SMOKE_TEST_ROLE_PREFIX = "llm-smoke-test-"
+# The pipeline's CodeBuild role that runs scripts/smoke_test.py (named, so stages can trust it).
+SMOKE_TEST_RUNNER_ROLE = "llm-pipeline-smoke-test-runner"
+
+
+def smoke_test_role_name(stage: str, variant: str) -> str:
+    """Name of the role in a stage's account for one variant's endpoint: known to both sides."""
+    return f"{SMOKE_TEST_ROLE_PREFIX}{stage}-{variant}"
+
+
+@dataclass(frozen=True)
+class SmokeTestAccess:
+    """Which stage an endpoint stack belongs to, and the account its pipeline runs in."""
+
+    stage: str
+    pipeline_account: str
+    partition: str = "aws"
+
+    @property
+    def runner_role_arn(self) -> str:
+        return f"arn:{self.partition}:iam::{self.pipeline_account}:role/{SMOKE_TEST_RUNNER_ROLE}"
+
+
+class SmokeTestRole(Construct):
+    """Role `llm-smoke-test-<stage>-<variant>`: DescribeEndpoint and streaming on one endpoint."""
+
+    def __init__(self, scope: Construct, id: str, *, access: SmokeTestAccess, variant: str, endpoint: sagemaker.CfnEndpoint) -> None:
+        super().__init__(scope, id)
+        principal = iam.AccountPrincipal(access.pipeline_account).with_conditions(
+            {"ArnEquals": {"aws:PrincipalArn": access.runner_role_arn}}
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            role_name=smoke_test_role_name(access.stage, variant),
+            assumed_by=principal,
+            description=f"Assumed by the delivery pipeline to smoke-test the {variant} endpoint",
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="SmokeTestEndpoint",
+                actions=["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
+                resources=[endpoint.ref],  # Ref of AWS::SageMaker::Endpoint is its ARN
+            )
+        )

@@ -1,0 +1,121 @@
+"""Delivery pipeline (CDK Pipelines): source, tests and synth, self-mutation, then each stage.
+
+Each stage deploys the bucket stack and the enabled endpoint stacks into its own account and
+region (the same `compose()` as a workstation deploy), then streams one prompt from every endpoint
+with `scripts/smoke_test.py --json`; a bad answer is a non-zero exit and fails the pipeline. A stage
+with `manual_approval` (prod by default) waits for a person first.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_iam as iam
+from aws_cdk import pipelines
+from constructs import Construct
+
+from config.settings import AppConfig, StageSettings
+from endpoints.smoke_test_access import SMOKE_TEST_RUNNER_ROLE, SmokeTestAccess, smoke_test_role_name
+from stacks.composition import ComposedApp, compose
+from stacks.pipeline_findings import acknowledge_pipeline_findings
+from stacks.stack_names import STAGE_IDS
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The README's test command, then the synth of the same app (cdk-nag runs in both).
+SYNTH_COMMANDS = ("bash scripts/test.sh -q", "npx cdk synth")
+SMOKE_TEST_MAX_NEW_TOKENS = 64
+
+
+def pinned_cdk_cli_version() -> str:
+    """The CDK CLI version of package.json, so the pipeline's own steps run the CLI we test with."""
+    return json.loads((PROJECT_ROOT / "package.json").read_text())["devDependencies"]["aws-cdk"]
+
+
+class DeliveryStage(cdk.Stage):
+    """One environment: the app's stacks, each endpoint stack with a role the pipeline tests through."""
+
+    def __init__(self, scope: Construct, id: str, *, config: AppConfig, smoke_test: SmokeTestAccess, **kwargs) -> None:
+        super().__init__(scope, id, **kwargs)
+        self.composed: ComposedApp = compose(self, config, smoke_test=smoke_test)
+
+
+class DeliveryPipelineStack(cdk.Stack):
+    """The pipeline, in `config.pipeline`'s account and region, deploying its stages in order."""
+
+    def __init__(self, scope: Construct, id: str, *, config: AppConfig, **kwargs) -> None:
+        super().__init__(scope, id, **kwargs)
+        settings = config.pipeline
+        source = pipelines.CodePipelineSource.connection(settings.repository, settings.branch, connection_arn=settings.connection_arn)
+        self.pipeline = pipelines.CodePipeline(
+            self,
+            "Pipeline",
+            synth=pipelines.ShellStep("Synth", input=source, commands=list(SYNTH_COMMANDS), primary_output_directory="cdk.out"),
+            code_build_defaults=pipelines.CodeBuildOptions(
+                build_environment=codebuild.BuildEnvironment(
+                    build_image=codebuild.LinuxBuildImage.STANDARD_7_0, compute_type=codebuild.ComputeType.MEDIUM
+                ),
+                partial_build_spec=codebuild.BuildSpec.from_object(
+                    {"phases": {"install": {"runtime-versions": {"python": "3.11", "nodejs": "20"}}}}
+                ),
+            ),
+            cli_version=pinned_cdk_cli_version(),
+            cross_account_keys=True,  # stages in other accounts read the artifacts through a KMS key
+            enable_key_rotation=True,
+            self_mutation=True,
+            publish_assets_in_parallel=False,
+        )
+        # Named so each stage's smoke-test roles can trust exactly this role (see SmokeTestAccess).
+        self.smoke_test_runner = iam.Role(
+            self,
+            "SmokeTestRunner",
+            role_name=SMOKE_TEST_RUNNER_ROLE,
+            assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
+            description="Runs scripts/smoke_test.py after each stage through the stage's smoke-test roles",
+        )
+        self.stages: dict[str, DeliveryStage] = {}
+        for name, stage_settings in settings.stages().items():
+            stage = DeliveryStage(
+                self,
+                STAGE_IDS[name],
+                config=config.for_stage(stage_settings),
+                smoke_test=SmokeTestAccess(stage=name, pipeline_account=settings.account, partition=self.partition),
+                env=cdk.Environment(account=stage_settings.account, region=stage_settings.region),
+            )
+            self.stages[name] = stage
+            pre = [pipelines.ManualApprovalStep(f"Approve{STAGE_IDS[name]}", comment=self._approval_comment(name))]
+            self.pipeline.add_stage(
+                stage,
+                pre=pre if stage_settings.manual_approval else [],
+                post=[self._smoke_test(name, stage, stage_settings, source)],
+            )
+        self.pipeline.build_pipeline()
+        acknowledge_pipeline_findings(self, self.pipeline)
+
+    @staticmethod
+    def _approval_comment(name: str) -> str:
+        return f"The earlier stages deployed and passed their smoke tests. Deploy to {name}?"
+
+    def _smoke_test(
+        self, name: str, stage: DeliveryStage, settings: StageSettings, source: pipelines.CodePipelineSource
+    ) -> pipelines.CodeBuildStep:
+        """Stream one prompt from each endpoint of the stage, as the stage's smoke-test role."""
+        outputs: dict[str, cdk.CfnOutput] = {}
+        commands = ["python3 -m venv .venv", ".venv/bin/pip install --quiet -r requirements.txt"]
+        for variant, stack in stage.composed.endpoint_stacks.items():
+            key = variant.upper()
+            role_arn = f"arn:{self.partition}:iam::{settings.account}:role/{smoke_test_role_name(name, variant)}"
+            self.smoke_test_runner.add_to_policy(iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[role_arn]))
+            outputs[f"{key}_ENDPOINT"] = stack.endpoint_name_output
+            commands += [
+                f"aws configure set profile.smoke-{variant}.role_arn {role_arn}",
+                f"aws configure set profile.smoke-{variant}.credential_source EcsContainer",
+                # A non-zero exit (bad answer, endpoint not InService, stream error) fails the action.
+                f'.venv/bin/python scripts/smoke_test.py --endpoint-name "${key}_ENDPOINT" --variant {variant} '
+                f"--profile smoke-{variant} --region {settings.region} --max-new-tokens {SMOKE_TEST_MAX_NEW_TOKENS} --json",
+            ]
+        return pipelines.CodeBuildStep(
+            "SmokeTest", input=source, env_from_cfn_outputs=outputs, commands=commands, role=self.smoke_test_runner
+        )
