@@ -10,8 +10,7 @@ from config.errors import ConfigError
 from config.loader import load_config
 from reports.synth_summary import render_summary
 from stacks.composition import compose
-from stacks.delivery_pipeline_stack import DeliveryPipelineStack
-from stacks.stack_names import PIPELINE_STACK_ID
+from stacks.delivery_pipeline_stack import add_pipeline
 
 app = cdk.App()
 try:
@@ -19,14 +18,7 @@ try:
 except ConfigError as error:
     sys.exit(str(error))
 compose(app, config)  # the workstation path: `npx cdk deploy` these stacks directly
-if config.pipeline.enabled:
-    DeliveryPipelineStack(
-        app,
-        PIPELINE_STACK_ID,
-        config=config,
-        env=cdk.Environment(account=config.pipeline.account, region=config.pipeline.region),
-        description="Delivery pipeline: tests, synth, then each stage with a smoke test",
-    )
+add_pipeline(app, config)  # when configured: promotion through accounts (README, "Delivery pipeline")
 add_checks(app)
 print(render_summary(config), file=sys.stderr)
 app.synth()

@@ -51,10 +51,15 @@ class SmokeTestRole(Construct):
             assumed_by=principal,
             description=f"Assumed by the delivery pipeline to smoke-test the {variant} endpoint",
         )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="SmokeTestEndpoint",
-                actions=["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
-                resources=[endpoint.ref],  # Ref of AWS::SageMaker::Endpoint is its ARN
-            )
+        self.policy = iam.ManagedPolicy(
+            self,
+            "Policy",
+            roles=[self.role],
+            statements=[
+                iam.PolicyStatement(
+                    sid="SmokeTestEndpoint",
+                    actions=["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
+                    resources=[endpoint.ref],  # Ref of AWS::SageMaker::Endpoint is its ARN
+                )
+            ],
         )

@@ -17,6 +17,7 @@ from aws_cdk.assertions import Template  # noqa: E402
 from checks.nag import add_checks  # noqa: E402
 from config.loader import load_config  # noqa: E402
 from stacks.composition import ComposedApp, compose  # noqa: E402
+from stacks.delivery_pipeline_stack import DeliveryPipelineStack, add_pipeline  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 # An App built in a test ignores cdk.json: pass its context (feature flags, profile) explicitly.
@@ -27,6 +28,7 @@ CDK_JSON_CONTEXT = json.loads((ROOT / "cdk.json").read_text())["context"]
 class BuiltApp:
     app: cdk.App
     composed: ComposedApp
+    pipeline: DeliveryPipelineStack | None = None
 
     def template(self, variant: str | None = None) -> Template:
         stack = self.composed.bucket_stack if variant is None else self.composed.endpoint_stacks[variant]
@@ -36,14 +38,15 @@ class BuiltApp:
         return self.app.synth()
 
 
-def build_app(tmp_path: Path, checks: bool = True, **context: object) -> BuiltApp:
+def build_app(tmp_path: Path, checks: bool = True, hipaa: bool = True, **context: object) -> BuiltApp:
     """The app of app.py with cdk.json context plus `context` overrides (dotted keys)."""
     app = cdk.App(context={**CDK_JSON_CONTEXT, **context}, outdir=str(tmp_path))
     config = load_config(app.node.get_all_context())
     composed = compose(app, config)
+    pipeline = add_pipeline(app, config)
     if checks:
-        add_checks(app, hipaa=True)
-    return BuiltApp(app, composed)
+        add_checks(app, hipaa=hipaa)
+    return BuiltApp(app, composed, pipeline)
 
 
 @pytest.fixture(scope="session")

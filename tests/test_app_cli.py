@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 
@@ -61,3 +62,17 @@ def test_unknown_profile_stops_the_synth(tmp_path):
     assert result.returncode != 0
     assert "config error: profile = 'nope': unknown profile; allowed: llama2-13b-seed, current" in result.stderr
     assert not (tmp_path / "cdk.out" / "LlmModelBucket.template.json").exists()
+
+
+def test_synth_also_writes_the_pipeline_and_its_stages_when_configured(tmp_path):
+    from tests.test_delivery_pipeline import PIPELINE_CONTEXT
+
+    result = cdk_synth(tmp_path, *(arg for key, value in PIPELINE_CONTEXT.items() for arg in ("-c", f"{key}={value}")))
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = tmp_path / "cdk.out"
+    assert (out / "LlmDeliveryPipeline.template.json").exists()
+    assert (out / "LlmModelBucket.template.json").exists()  # the workstation stacks stay
+    for stage in ("Dev", "Prod"):
+        manifest = json.loads((out / f"assembly-LlmDeliveryPipeline-{stage}" / "manifest.json").read_text())
+        names = sorted(a["properties"]["stackName"] for a in manifest["artifacts"].values() if a["type"] == "aws:cloudformation:stack")
+        assert names == [f"{stage}-LlmEndpointLmi", f"{stage}-LlmEndpointTgi", f"{stage}-LlmModelBucket"]

@@ -1,0 +1,305 @@
+"""The delivery pipeline: source, tests before synth, self-mutation, stages, approval, smoke tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_iam as iam
+from aws_cdk.assertions import Match, Template
+
+from checks.nag import add_checks
+from config.errors import ConfigError
+from config.loader import load_config
+from tests.conftest import build_app
+
+PIPELINE_ACCOUNT, DEV_ACCOUNT, PROD_ACCOUNT = "111111111111", "222222222222", "333333333333"
+CONNECTION = f"arn:aws:codeconnections:us-east-1:{PIPELINE_ACCOUNT}:connection/12345678-1234-1234-1234-123456789012"
+PIPELINE_CONTEXT = {
+    "pipeline.enabled": "true",
+    "pipeline.repository": "acme/llm-endpoints",
+    "pipeline.branch": "release",
+    "pipeline.connection_arn": CONNECTION,
+    "pipeline.account": PIPELINE_ACCOUNT,
+    "pipeline.region": "us-east-1",
+    "pipeline.dev.account": DEV_ACCOUNT,
+    "pipeline.dev.region": "us-east-1",
+    "pipeline.prod.account": PROD_ACCOUNT,
+    "pipeline.prod.region": "eu-west-1",
+}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    # AwsSolutions over everything (what `cdk synth` runs), HIPAA over the stages' stacks as over
+    # the workstation stacks; a finding raises in synth().
+    built = build_app(tmp_path_factory.mktemp("pipeline"), checks=False, **PIPELINE_CONTEXT)
+    add_checks(built.app)
+    for stage in built.pipeline.stages.values():
+        add_checks(stage, hipaa=True)
+    built.assembly = built.synth()
+    return built
+
+
+@pytest.fixture(scope="module")
+def pipeline(built) -> Template:
+    return Template.from_stack(built.pipeline)
+
+
+def pipeline_stages(template: Template) -> list[dict]:
+    (resource,) = template.find_resources("AWS::CodePipeline::Pipeline").values()
+    return resource["Properties"]["Stages"]
+
+
+def stage_actions(template: Template, name: str) -> list[dict]:
+    (stage,) = [s for s in pipeline_stages(template) if s["Name"] == name]
+    return stage["Actions"]
+
+
+def build_commands(template: Template, project_ref: dict) -> list[str]:
+    project = template.find_resources("AWS::CodeBuild::Project")[project_ref["Ref"]]
+    return json.loads(project["Properties"]["Source"]["BuildSpec"])["phases"]["build"]["commands"]
+
+
+def test_stages_run_source_tests_self_mutation_assets_then_dev_then_prod(pipeline):
+    assert [s["Name"] for s in pipeline_stages(pipeline)] == ["Source", "Build", "UpdatePipeline", "Assets", "Dev", "Prod"]
+
+
+def test_source_is_the_configured_repository_branch_and_connection(pipeline):
+    (source,) = stage_actions(pipeline, "Source")
+    assert source["ActionTypeId"]["Provider"] == "CodeStarSourceConnection"
+    assert source["Configuration"] == {
+        "ConnectionArn": CONNECTION,
+        "FullRepositoryId": "acme/llm-endpoints",
+        "BranchName": "release",
+    }
+
+
+def test_synth_runs_the_readme_test_command_before_synthesizing(pipeline):
+    (synth,) = stage_actions(pipeline, "Build")
+    assert build_commands(pipeline, synth["Configuration"]["ProjectName"]) == ["bash scripts/test.sh -q", "npx cdk synth"]
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert "bash scripts/test.sh " in readme  # the same command users run
+
+
+def test_self_mutation_deploys_the_pipeline_stack_with_the_pinned_cli(pipeline):
+    (mutate,) = stage_actions(pipeline, "UpdatePipeline")
+    project = pipeline.find_resources("AWS::CodeBuild::Project")[mutate["Configuration"]["ProjectName"]["Ref"]]
+    spec = json.loads(project["Properties"]["Source"]["BuildSpec"])
+    pinned = json.loads((Path(__file__).resolve().parent.parent / "package.json").read_text())["devDependencies"]["aws-cdk"]
+    assert spec["phases"]["install"]["commands"] == [f"npm install -g aws-cdk@{pinned}"]
+    assert any("deploy LlmDeliveryPipeline" in c for c in spec["phases"]["build"]["commands"])
+
+
+@pytest.mark.parametrize(("stage", "account", "region"), [("Dev", DEV_ACCOUNT, "us-east-1"), ("Prod", PROD_ACCOUNT, "eu-west-1")])
+def test_each_stage_deploys_the_bucket_then_both_endpoint_stacks_into_its_account(pipeline, stage, account, region):
+    deploys = [a for a in stage_actions(pipeline, stage) if a["ActionTypeId"]["Category"] == "Deploy"]
+    stacks = {a["Configuration"]["StackName"] for a in deploys}
+    assert stacks == {f"{stage}-LlmModelBucket", f"{stage}-LlmEndpointTgi", f"{stage}-LlmEndpointLmi"}
+    role = f":iam::{account}:role/cdk-hnb659fds-cfn-exec-role-{account}-{region}"
+    assert all(role in json.dumps(a["Configuration"]["RoleArn"]) for a in deploys if "RoleArn" in a["Configuration"])
+    order = {a["Configuration"]["StackName"]: a["RunOrder"] for a in deploys if a["Name"].endswith(".Deploy")}
+    assert order[f"{stage}-LlmModelBucket"] < order[f"{stage}-LlmEndpointTgi"]
+    assert order[f"{stage}-LlmModelBucket"] < order[f"{stage}-LlmEndpointLmi"]
+
+
+def test_prod_waits_for_a_manual_approval_before_any_deployment_and_dev_does_not(pipeline):
+    prod = stage_actions(pipeline, "Prod")
+    approvals = [a for a in prod if a["ActionTypeId"]["Category"] == "Approval"]
+    assert [a["ActionTypeId"]["Provider"] for a in approvals] == ["Manual"]
+    first_deploy = min(a["RunOrder"] for a in prod if a["ActionTypeId"]["Category"] == "Deploy")
+    assert approvals[0]["RunOrder"] < first_deploy
+    assert not [a for a in stage_actions(pipeline, "Dev") if a["ActionTypeId"]["Category"] == "Approval"]
+
+
+@pytest.mark.parametrize(
+    ("stage", "name", "account", "region"), [("Dev", "dev", DEV_ACCOUNT, "us-east-1"), ("Prod", "prod", PROD_ACCOUNT, "eu-west-1")]
+)
+def test_after_deploying_each_stage_smoke_tests_every_endpoint_through_its_role(pipeline, stage, name, account, region):
+    actions = stage_actions(pipeline, stage)
+    (smoke,) = [a for a in actions if a["Name"] == "SmokeTest"]
+    assert smoke["RunOrder"] > max(a["RunOrder"] for a in actions if a["ActionTypeId"]["Category"] == "Deploy")
+    # Endpoint names come from the stage's stack outputs, through the deploy actions' namespaces.
+    variables = {v["name"]: v["value"] for v in json.loads(smoke["Configuration"]["EnvironmentVariables"])}
+    namespaces = {a["Configuration"]["StackName"]: a.get("Namespace") for a in actions if a["Name"].endswith(".Deploy")}
+    assert variables["TGI_ENDPOINT"] == f"#{{{namespaces[f'{stage}-LlmEndpointTgi']}.EndpointName}}"
+    assert variables["LMI_ENDPOINT"] == f"#{{{namespaces[f'{stage}-LlmEndpointLmi']}.EndpointName}}"
+    commands = build_commands(pipeline, smoke["Configuration"]["ProjectName"])
+    for variant in ("tgi", "lmi"):
+        key = variant.upper()
+        assert f"aws configure set profile.smoke-{variant}.role_arn arn:aws:iam::{account}:role/llm-smoke-test-{name}-{variant}" in commands
+        run = [c for c in commands if c.startswith(".venv/bin/python scripts/smoke_test.py") and f"--variant {variant}" in c]
+        assert len(run) == 1
+        assert f'--endpoint-name "${key}_ENDPOINT"' in run[0] and f"--region {region}" in run[0]
+        assert f"--profile smoke-{variant}" in run[0] and run[0].endswith("--json")
+
+
+def test_the_runner_may_assume_exactly_the_stage_smoke_test_roles(pipeline):
+    (runner,) = pipeline.find_resources("AWS::IAM::Role", {"Properties": {"RoleName": "llm-pipeline-smoke-test-runner"}}).keys()
+    policies = pipeline.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": runner}]}}).values()
+    assumed = [
+        resource
+        for policy in policies
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Action"] == "sts:AssumeRole"
+        for resource in ([statement["Resource"]] if isinstance(statement["Resource"], str) else statement["Resource"])
+    ]
+    assert sorted(assumed) == sorted(
+        f"arn:aws:iam::{account}:role/llm-smoke-test-{stage}-{variant}"
+        for stage, account in (("dev", DEV_ACCOUNT), ("prod", PROD_ACCOUNT))
+        for variant in ("tgi", "lmi")
+    )
+
+
+@pytest.mark.parametrize(("name", "routing"), [("dev", "ALL_AT_ONCE"), ("prod", "CANARY")])
+def test_stage_stacks_are_the_app_stacks_in_the_stage_environment_with_its_traffic_shifting(built, name, routing):
+    stage = built.pipeline.stages[name]
+    account = {"dev": DEV_ACCOUNT, "prod": PROD_ACCOUNT}[name]
+    for stack in (stage.composed.bucket_stack, *stage.composed.endpoint_stacks.values()):
+        assert stack.account == account
+        assert stack.stack_name == f"{name.capitalize()}-{stack.node.id}"
+    for stack in stage.composed.endpoint_stacks.values():
+        Template.from_stack(stack).has_resource_properties(
+            "AWS::SageMaker::Endpoint",
+            {
+                "EndpointName": stack.stack_name,
+                "DeploymentConfig": {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": Match.object_like({"Type": routing})}},
+            },
+        )
+
+
+def test_stage_smoke_test_role_trusts_only_the_runner_and_may_only_call_its_endpoint(built):
+    tgi = Template.from_stack(built.pipeline.stages["prod"].composed.endpoint_stacks["tgi"])
+    (endpoint,) = tgi.find_resources("AWS::SageMaker::Endpoint").keys()
+    roles = tgi.find_resources("AWS::IAM::Role", {"Properties": {"RoleName": "llm-smoke-test-prod-tgi"}})
+    ((role_id, role),) = roles.items()
+    (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"AWS": f"arn:aws:iam::{PIPELINE_ACCOUNT}:root"}
+    assert trust["Condition"] == {"ArnEquals": {"aws:PrincipalArn": f"arn:aws:iam::{PIPELINE_ACCOUNT}:role/llm-pipeline-smoke-test-runner"}}
+    (policy,) = tgi.find_resources("AWS::IAM::ManagedPolicy", {"Properties": {"Roles": [{"Ref": role_id}]}}).values()
+    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+        {
+            "Sid": "SmokeTestEndpoint",
+            "Effect": "Allow",
+            "Action": ["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
+            "Resource": {"Ref": endpoint},
+        }
+    ]
+
+
+def test_workstation_stacks_have_no_smoke_test_role_and_stay_in_the_app(built):
+    # The workstation stacks beside the pipeline and the support stack of its second region.
+    assert sorted(s.stack_name for s in built.assembly.stacks) == [
+        "LlmDeliveryPipeline",
+        "LlmDeliveryPipeline-support-eu-west-1",
+        "LlmEndpointLmi",
+        "LlmEndpointTgi",
+        "LlmModelBucket",
+    ]
+    tgi = built.template("tgi")
+    assert not tgi.find_resources("AWS::IAM::Role", {"Properties": {"RoleName": Match.string_like_regexp("llm-smoke-test")}})
+
+
+def test_every_finding_is_acknowledged_with_a_reason(built):
+    report = json.loads((Path(built.assembly.directory) / "validation-report.json").read_text())
+    assert report["pluginReports"] == []
+    metadata = json.loads((Path(built.assembly.directory) / "LlmDeliveryPipeline.metadata.json").read_text())
+    acknowledged = {
+        (path, rule.removeprefix("Annotation::")): reason
+        for path, entries in metadata.items()
+        for entry in entries
+        if entry["type"] == "aws:cdk:acknowledged-rules"
+        for rule, reason in entry["data"].items()
+    }
+    assert all(len(reason) > 40 for reason in acknowledged.values())
+    # The self-mutation's assume-role grant on the bootstrap roles: reviewed, on its own policy only.
+    bootstrap_roles = f"AwsSolutions-IAM5[Resource::arn:*:iam::{PIPELINE_ACCOUNT}:role/*]"
+    assert [path for path, rule in acknowledged if rule == bootstrap_roles] == [
+        "/LlmDeliveryPipeline/Pipeline/UpdatePipeline/SelfMutation/Role/DefaultPolicy/Resource"
+    ]
+    assert ("/LlmDeliveryPipeline/Pipeline/Pipeline/ArtifactsBucket", "AwsSolutions-S1") in acknowledged
+
+
+def test_an_unreviewed_wildcard_in_the_pipeline_stack_still_fails_the_synth(tmp_path):
+    built = build_app(tmp_path, hipaa=False, **PIPELINE_CONTEXT)
+    built.pipeline.smoke_test_runner.add_to_policy(iam.PolicyStatement(actions=["sagemaker:*"], resources=["*"]))
+    with pytest.raises(Exception, match=r"AwsSolutions-IAM5\[Action::sagemaker:\*\]"):
+        built.synth()
+
+
+def test_an_unreviewed_wildcard_in_a_stage_stack_fails_the_synth(tmp_path):
+    built = build_app(tmp_path, hipaa=False, **PIPELINE_CONTEXT)
+    built.pipeline.stages["prod"].composed.endpoint_stacks["lmi"].smoke_test_role.policy.add_statements(
+        iam.PolicyStatement(actions=["sagemaker:InvokeEndpoint"], resources=["arn:aws:sagemaker:eu-west-1:333333333333:endpoint/*"])
+    )
+    with pytest.raises(Exception, match=r"AwsSolutions-IAM5\[Resource::arn:aws:sagemaker:eu-west-1:333333333333:endpoint/\*\]"):
+        built.synth()
+
+
+def test_no_pipeline_unless_enabled(seed_app):
+    assert seed_app.pipeline is None
+    assert [s.node.id for s in seed_app.app.node.children if isinstance(s, cdk.Stack)] == [
+        "LlmModelBucket",
+        "LlmEndpointTgi",
+        "LlmEndpointLmi",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"pipeline.repository": "llm-endpoints"}, "pipeline.repository = 'llm-endpoints': the source repository as owner/name"),
+        (
+            {"pipeline.connection_arn": "arn:aws:iam::111111111111:role/x"},
+            "pipeline.connection_arn = 'arn:aws:iam::111111111111:role/x': the ARN of an AWS CodeConnections connection",
+        ),
+        ({"pipeline.branch": "feature..x"}, "pipeline.branch = 'feature..x': a git branch name"),
+        ({"pipeline.account": "1234"}, "pipeline.account = '1234': a 12-digit AWS account id"),
+        ({"pipeline.prod.region": "mars-1"}, "pipeline.prod.region = 'mars-1': an AWS region name"),
+        ({"pipeline.dev.traffic_routing": "rolling"}, "pipeline.dev.traffic_routing = 'rolling': one of all-at-once, canary, linear"),
+        (
+            {"pipeline.prod.account": DEV_ACCOUNT, "pipeline.prod.region": "us-east-1"},
+            "pipeline.prod.account = '222222222222': stage dev already deploys to 222222222222/us-east-1",
+        ),
+        (
+            {"pipeline.prod.region": "us-northwest-9"},
+            "pipeline.prod.region = 'us-northwest-9': huggingface-llm 1.0.3 has no image in this region",
+        ),
+        (
+            {"pipeline.staging.account": "444444444444"},
+            "pipeline.staging = '444444444444': unknown setting; allowed here: enabled, repository, branch, connection_arn, account, region, dev, prod",
+        ),
+    ],
+)
+def test_bad_pipeline_settings_are_named_with_what_is_allowed(overrides, message):
+    with pytest.raises(ConfigError) as error:
+        load_config({**PIPELINE_CONTEXT, **overrides})
+    assert message in str(error.value)
+
+
+def test_missing_pipeline_settings_are_all_reported_at_once():
+    with pytest.raises(ConfigError) as error:
+        load_config({"pipeline.enabled": "true"})
+    paths = [p.path for p in error.value.problems]
+    assert paths == [
+        "pipeline.repository",
+        "pipeline.connection_arn",
+        "pipeline.account",
+        "pipeline.region",
+        "pipeline.dev.account",
+        "pipeline.dev.region",
+        "pipeline.prod.account",
+        "pipeline.prod.region",
+    ]
+
+
+def test_stage_defaults_ship_dev_at_once_and_prod_by_canary_behind_approval():
+    config = load_config(PIPELINE_CONTEXT)
+    assert (config.pipeline.dev.traffic_routing, config.pipeline.dev.manual_approval) == ("all-at-once", False)
+    assert (config.pipeline.prod.traffic_routing, config.pipeline.prod.manual_approval) == ("canary", True)
+    prod = config.for_stage(config.pipeline.prod)
+    assert (prod.account, prod.region) == (PROD_ACCOUNT, "eu-west-1")
+    assert {v.deployment.traffic_routing for v in prod.variants.enabled().values()} == {"canary"}
+    assert config.variants.tgi.deployment.traffic_routing == "all-at-once"  # the workstation path is unchanged
