@@ -9,8 +9,7 @@ from checks.nag import add_checks
 from config.errors import ConfigError
 from config.loader import load_config
 from reports.synth_summary import render_summary
-from stacks.composition import compose
-from stacks.delivery_pipeline_stack import add_pipeline
+from stacks.composition import add_pipeline, compose
 
 app = cdk.App()
 try:

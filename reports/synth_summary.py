@@ -64,7 +64,18 @@ def render_summary(config: AppConfig) -> str:
             f"  timeouts  model download {_seconds(variant.model_data_download_timeout_in_seconds)}, container start-up {_seconds(variant.container_startup_health_check_timeout_in_seconds)}",
             f"  sizing    {_sizing_line(variant_sizing(name, variant, config, limits))}",
         ]
+    if config.pipeline.enabled:
+        lines.append(_pipeline_line(config))
     return "\n".join(lines)
+
+
+def _pipeline_line(config: AppConfig) -> str:
+    pipeline = config.pipeline
+    stages = ", ".join(
+        f"{name} {stage.account}/{stage.region} ({stage.traffic_routing}{', after approval' if stage.manual_approval else ''})"
+        for name, stage in pipeline.stages().items()
+    )
+    return f"[pipeline] {pipeline.repository}@{pipeline.branch} in {pipeline.account}/{pipeline.region} -> {stages}"
 
 
 def _seconds(value: int | None) -> str:

@@ -21,7 +21,7 @@ from config.settings import AppConfig, StageSettings
 from endpoints.smoke_test_access import SMOKE_TEST_RUNNER_ROLE, SmokeTestAccess, smoke_test_role_name
 from stacks.composition import ComposedApp, compose
 from stacks.pipeline_findings import acknowledge_pipeline_findings
-from stacks.stack_names import PIPELINE_STACK_ID, STAGE_IDS
+from stacks.stack_names import STAGE_IDS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The README's test command, then the synth of the same app (cdk-nag runs in both).
@@ -119,16 +119,3 @@ class DeliveryPipelineStack(cdk.Stack):
         return pipelines.CodeBuildStep(
             "SmokeTest", input=source, env_from_cfn_outputs=outputs, commands=commands, role=self.smoke_test_runner
         )
-
-
-def add_pipeline(app: cdk.App, config: AppConfig) -> DeliveryPipelineStack | None:
-    """The pipeline stack when `pipeline.enabled`, beside the workstation stacks (which stay usable)."""
-    if not config.pipeline.enabled:
-        return None
-    return DeliveryPipelineStack(
-        app,
-        PIPELINE_STACK_ID,
-        config=config,
-        env=cdk.Environment(account=config.pipeline.account, region=config.pipeline.region),
-        description="Delivery pipeline: tests, synth, then each stage with a smoke test",
-    )

@@ -303,3 +303,13 @@ def test_stage_defaults_ship_dev_at_once_and_prod_by_canary_behind_approval():
     assert (prod.account, prod.region) == (PROD_ACCOUNT, "eu-west-1")
     assert {v.deployment.traffic_routing for v in prod.variants.enabled().values()} == {"canary"}
     assert config.variants.tgi.deployment.traffic_routing == "all-at-once"  # the workstation path is unchanged
+
+
+def test_synth_summary_names_the_pipeline_and_its_stages():
+    from reports.synth_summary import render_summary
+
+    assert render_summary(load_config(PIPELINE_CONTEXT)).splitlines()[-1] == (
+        "[pipeline] acme/llm-endpoints@release in 111111111111/us-east-1 -> "
+        "dev 222222222222/us-east-1 (all-at-once), prod 333333333333/eu-west-1 (canary, after approval)"
+    )
+    assert "[pipeline]" not in render_summary(load_config({}))
