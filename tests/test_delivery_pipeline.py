@@ -313,3 +313,29 @@ def test_synth_summary_names_the_pipeline_and_its_stages():
         "dev 222222222222/us-east-1 (all-at-once), prod 333333333333/eu-west-1 (canary, after approval)"
     )
     assert "[pipeline]" not in render_summary(load_config({}))
+
+
+# cfn-lint's remarks on what CDK Pipelines generates, not on anything this app writes: the
+# pipeline's DependsOn on its role (also referenced by GetAtt), and the stage deploy actions'
+# RoleArn built with Fn::Join (valid CloudFormation; the rule prefers Fn::Sub).
+GENERATED_PIPELINE_REMARKS = {
+    ("W3005", "'PipelineRoleB27FAA37' dependency already enforced by a 'GetAtt' at 'Resources/Pipeline9850B417/Properties/RoleArn'"),
+    ("E3703", "Prefer using Fn::Sub over Fn::Join with an empty delimiter"),
+}
+
+
+def test_cfn_lint_finds_nothing_in_stage_and_support_templates_and_only_generated_remarks_in_the_pipeline(built):
+    from tests.test_checks import lint_template
+
+    directory = Path(built.assembly.directory)
+    # The six stage stacks and the pipeline's support stack in the prod region (its artifact replica).
+    stage_templates = sorted(directory.glob("assembly-LlmDeliveryPipeline-*/*.template.json")) + sorted(
+        directory.glob("cross-region-stack-*.template.json")
+    )
+    assert len(stage_templates) == 7
+    findings = [f"{path.name}: {match}" for path in stage_templates for match in lint_template(json.loads(path.read_text()))]
+    assert findings == []
+    pipeline = lint_template(json.loads((directory / "LlmDeliveryPipeline.template.json").read_text()))
+    remarks = {(match.rule.id, match.message) for match in pipeline}
+    assert remarks <= GENERATED_PIPELINE_REMARKS
+    assert all("Configuration/RoleArn" in match.path_string for match in pipeline if match.rule.id == "E3703")
