@@ -1,0 +1,172 @@
+"""The pipeline's smoke-test step, run as CodeBuild would run it, against loopback services.
+
+The commands come from the synthesized buildspec of the dev stage's SmokeTest project. Like
+CodeBuild, the process gets credentials only from a container credentials endpoint (here a
+loopback server); the step's profiles make botocore assume each stage role with them through STS
+(moto's server) before DescribeEndpoint and the stream (the loopback AWS server). This checks the
+profile mechanism, the smoke test's flags and the exit code a pipeline action acts on.
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import logging
+import shlex
+import subprocess
+import threading
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from tests.aws_loopback import LMI_IMAGE, TGI_IMAGE, Endpoint, HttpError, Stream
+from tests.conftest import ROOT, build_app
+from tests.stream_samples import TEXT, lmi_json_document, tgi_sse
+from tests.test_delivery_pipeline import DEV_ACCOUNT, PIPELINE_CONTEXT, build_commands, stage_actions
+from tests.test_stage_model import free_port
+
+CONTAINER_KEY = "ASIACONTAINERFAKE0001"  # obviously fake; what CodeBuild's endpoint would hand out
+
+
+class ContainerCredentials:
+    """The credentials endpoint of a CodeBuild container (AWS_CONTAINER_CREDENTIALS_FULL_URI)."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                owner.requests += 1
+                body = json.dumps(
+                    {
+                        "AccessKeyId": CONTAINER_KEY,
+                        "SecretAccessKey": "fake-container-secret",
+                        "Token": "fake-container-token",
+                        "Expiration": (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    }
+                ).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/v2/credentials/fake"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture(scope="module")
+def sts_url():
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def dev_smoke_commands(tmp_path_factory) -> list[str]:
+    built = build_app(tmp_path_factory.mktemp("pipeline"), checks=False, **PIPELINE_CONTEXT)
+    from aws_cdk.assertions import Template
+
+    template = Template.from_stack(built.pipeline)
+    (smoke,) = [a for a in stage_actions(template, "Dev") if a["Name"] == "SmokeTest"]
+    return build_commands(template, smoke["Configuration"]["ProjectName"])
+
+
+def run_step(commands: list[str], env: dict[str, str], config_path) -> list[subprocess.CompletedProcess]:
+    """Run the buildspec's commands in order, stopping at the first failure as CodeBuild does."""
+    results = []
+    for command in commands:
+        argv = shlex.split(command)
+        if argv[:2] == ["python3", "-m"] or argv[0] == ".venv/bin/pip":
+            continue  # set-up: this checkout's .venv already has requirements.txt installed
+        if argv[:3] == ["aws", "configure", "set"]:
+            # What `aws configure set profile.NAME.KEY VALUE` writes to the config file.
+            _, name, key = argv[3].split(".", 2)
+            config = configparser.ConfigParser()
+            config.read(config_path)
+            if not config.has_section(f"profile {name}"):
+                config.add_section(f"profile {name}")
+            config.set(f"profile {name}", key, argv[4])
+            with open(config_path, "w") as handle:
+                config.write(handle)
+            continue
+        result = subprocess.run(["bash", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        results.append(result)
+        if result.returncode != 0:
+            break
+    return results
+
+
+@pytest.fixture
+def step_env(tmp_path, loopback_aws, sts_url):
+    credentials = ContainerCredentials()
+    config_path = tmp_path / "aws-config"
+    config_path.write_text("")
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "AWS_CONFIG_FILE": str(config_path),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI": credentials.url,
+        "AWS_ENDPOINT_URL": loopback_aws.url,
+        "AWS_ENDPOINT_URL_STS": sts_url,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    yield env, config_path, credentials
+    credentials.close()
+
+
+def endpoints(loopback_aws, name: str, tgi_answer, lmi_answer) -> tuple[Endpoint, Endpoint]:
+    return (
+        loopback_aws.add_endpoint(Endpoint(f"Dev-LlmEndpointTgi-{name}", image=TGI_IMAGE, answers=[tgi_answer])),
+        loopback_aws.add_endpoint(Endpoint(f"Dev-LlmEndpointLmi-{name}", image=LMI_IMAGE, answers=[lmi_answer])),
+    )
+
+
+def test_step_streams_from_both_endpoints_as_the_assumed_stage_roles(dev_smoke_commands, step_env, loopback_aws):
+    env, config_path, credentials = step_env
+    tgi, lmi = endpoints(loopback_aws, "ok", Stream(tgi_sse(), "text/event-stream"), Stream(lmi_json_document(), "application/json"))
+    results = run_step(dev_smoke_commands, env | {"TGI_ENDPOINT": tgi.name, "LMI_ENDPOINT": lmi.name}, config_path)
+    assert [r.returncode for r in results] == [0, 0], [r.stderr for r in results]
+    documents = [json.loads(r.stdout) for r in results]
+    assert [(d["endpoint"], d["variant"], d["text"]) for d in documents] == [(tgi.name, "tgi", TEXT), (lmi.name, "lmi", TEXT)]
+    config = configparser.ConfigParser()
+    config.read(config_path)
+    assert config["profile smoke-tgi"]["role_arn"] == f"arn:aws:iam::{DEV_ACCOUNT}:role/llm-smoke-test-dev-tgi"
+    # Signed with the role's session credentials (from STS), not with the container's own.
+    for endpoint in (tgi, lmi):
+        (call,) = endpoint.invocations
+        authorization = call["headers"]["Authorization"]
+        assert "Credential=" in authorization and CONTAINER_KEY not in authorization
+        assert call["body"]["parameters"]["max_new_tokens"] == 64
+    assert credentials.requests >= 1
+
+
+def test_a_bad_answer_fails_the_step_with_the_smoke_tests_exit_code(dev_smoke_commands, step_env, loopback_aws):
+    env, config_path, _ = step_env
+    tgi, lmi = endpoints(
+        loopback_aws,
+        "broken",
+        HttpError(424, "ModelError", "Received server error (500) from primary"),
+        Stream(lmi_json_document(), "application/json"),
+    )
+    results = run_step(dev_smoke_commands, env | {"TGI_ENDPOINT": tgi.name, "LMI_ENDPOINT": lmi.name}, config_path)
+    assert [r.returncode for r in results] == [5]  # request rejected; CodeBuild stops the phase there
+    assert json.loads(results[0].stdout)["exit_code"] == 5
+    assert "Traceback" not in results[0].stderr
+    assert lmi.invocations == []
