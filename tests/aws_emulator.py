@@ -26,7 +26,6 @@ references (passed through as text); IAM policy semantics (nothing is authorised
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -35,20 +34,16 @@ from pathlib import Path
 
 import boto3
 
+from tests.conftest import free_port
+
 ACCOUNT, REGION = "123456789012", "us-east-1"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class MotoServer:
     """moto_server in its own process (its state is not shared with other tests' moto)."""
 
     def __init__(self, log_path: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.log_path = log_path
         self._log = log_path.open("w")
         server = Path(sys.executable).parent / "moto_server"

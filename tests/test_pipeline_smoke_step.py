@@ -21,10 +21,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from tests.aws_loopback import LMI_IMAGE, TGI_IMAGE, Endpoint, HttpError, Stream
-from tests.conftest import ROOT, build_app
+from tests.conftest import ROOT, build_app, free_port
 from tests.stream_samples import TEXT, lmi_json_document, tgi_sse
 from tests.test_delivery_pipeline import DEV_ACCOUNT, PIPELINE_CONTEXT, build_commands, stage_actions
-from tests.test_stage_model import free_port
 
 CONTAINER_KEY = "ASIACONTAINERFAKE0001"  # obviously fake; what CodeBuild's endpoint would hand out
 

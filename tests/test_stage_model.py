@@ -6,7 +6,6 @@ import hashlib
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,16 +15,10 @@ import boto3
 import pytest
 
 from model_staging.manifest import MANIFEST_NAME, Manifest, TransferSettings, describe_file
-from tests.conftest import ROOT, aws_test_environment
+from tests.conftest import ROOT, aws_test_environment, free_port
 
 BUCKET = "llm-models-111122223333-us-east-1"
 PART = 5 * 2**20  # S3's smallest part size, so a 12 MiB file is a 3-part multipart upload
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
