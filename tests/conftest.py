@@ -22,7 +22,14 @@ from stacks.delivery_pipeline_stack import DeliveryPipelineStack  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 # An App built in a test ignores cdk.json: pass its context (feature flags, profile) explicitly.
-CDK_JSON_CONTEXT = json.loads((ROOT / "cdk.json").read_text())["context"]
+# Without the pipeline settings: a checkout that enables its pipeline in cdk.json (and runs these
+# tests in that pipeline's Build step) tests the same apps; pipeline tests opt in explicitly.
+CDK_JSON_CONTEXT = {
+    key: value
+    for key, value in json.loads((ROOT / "cdk.json").read_text())["context"].items()
+    if key != "pipeline" and not key.startswith("pipeline.")
+}
+NO_PIPELINE = ("-c", "pipeline.enabled=false")  # the same for tests that run the CLI on cdk.json
 
 
 @dataclass

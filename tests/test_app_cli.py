@@ -8,14 +8,16 @@ import subprocess
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import NO_PIPELINE, ROOT
 
 NPX_ENV = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "AWS_EC2_METADATA_DISABLED": "true"}
 
 
-def cdk_synth(tmp_path, *args: str) -> subprocess.CompletedProcess:
+def cdk_synth(tmp_path, *args: str, pipeline: bool = False) -> subprocess.CompletedProcess:
+    """`npx cdk synth` on this checkout's cdk.json; its pipeline stays off unless `pipeline`."""
+    switch = () if pipeline else NO_PIPELINE
     return subprocess.run(
-        ["npx", "--no-install", "cdk", "synth", "--quiet", "--output", str(tmp_path / "cdk.out"), *args],
+        ["npx", "--no-install", "cdk", "synth", "--quiet", "--output", str(tmp_path / "cdk.out"), *switch, *args],
         cwd=ROOT,
         env=NPX_ENV,
         capture_output=True,
@@ -67,7 +69,7 @@ def test_unknown_profile_stops_the_synth(tmp_path):
 def test_synth_also_writes_the_pipeline_and_its_stages_when_configured(tmp_path):
     from tests.test_delivery_pipeline import PIPELINE_CONTEXT
 
-    result = cdk_synth(tmp_path, *(arg for key, value in PIPELINE_CONTEXT.items() for arg in ("-c", f"{key}={value}")))
+    result = cdk_synth(tmp_path, *(arg for key, value in PIPELINE_CONTEXT.items() for arg in ("-c", f"{key}={value}")), pipeline=True)
     assert result.returncode == 0, result.stderr[-3000:]
     out = tmp_path / "cdk.out"
     assert (out / "LlmDeliveryPipeline.template.json").exists()

@@ -35,7 +35,7 @@ ENDPOINT_STACKS = {"tgi": "LlmEndpointTgi", "lmi": "LlmEndpointLmi"}
 MODEL_BUCKET = f"llm-models-{ACCOUNT}-{REGION}"
 # Config for the emulator: a GPU type moto's SageMaker accepts (it rejects ml.g5.*), and no
 # alarms (moto's CloudFormation has no AWS::CloudWatch::Alarm, so rollback cannot watch them).
-EMULATOR_CONTEXT = {"account": ACCOUNT, "region": REGION} | {
+EMULATOR_CONTEXT = {"account": ACCOUNT, "region": REGION, "pipeline.enabled": "false"} | {
     f"variants.{variant}.{key}": value
     for variant in ENDPOINT_STACKS
     for key, value in (
