@@ -32,24 +32,29 @@ def nag_form(value: str) -> str:
     return value
 
 
-def wildcard_findings(policy: Construct) -> list[str]:
-    """The AwsSolutions-IAM5 finding ids cdk-nag reports for a CfnPolicy, computed the same way.
-
-    For policies a library generates (CDK Pipelines), so each of its findings can be acknowledged
-    by its exact id with a reason; a wildcard nobody reviewed keeps failing the synth.
-    """
+def policy_statements(policy: Construct) -> list[dict]:
+    """The Allow statements of a CfnPolicy, resolved, with resources flattened as cdk-nag prints them."""
     document = cdk.Stack.of(policy).resolve(policy.policy_document)
-    findings: dict[str, None] = {}
-    for statement in document.get("Statement", []):
-        if statement.get("Effect") != "Allow":
-            continue
-        for action in _as_list(statement.get("Action")):
-            if "*" in action:
-                findings[f"AwsSolutions-IAM5[Action::{action}]"] = None
-        for resource in map(flatten_reference, _as_list(statement.get("Resource"))):
-            if "*" in resource:
-                findings[f"AwsSolutions-IAM5[Resource::{resource}]"] = None
-    return list(findings)
+    return [
+        {
+            **statement,
+            "Action": _as_list(statement.get("Action")),
+            "Resource": [flatten_reference(r) for r in _as_list(statement.get("Resource"))],
+        }
+        for statement in document.get("Statement", [])
+        if statement.get("Effect") == "Allow"
+    ]
+
+
+def statement_findings(statement: dict) -> list[str]:
+    """The AwsSolutions-IAM5 finding ids cdk-nag reports for one statement of `policy_statements`.
+
+    For policies a library generates (CDK Pipelines), so each finding can be acknowledged by its
+    exact id once the statement behind it is reviewed; a wildcard nobody reviewed fails the synth.
+    """
+    actions = [f"AwsSolutions-IAM5[Action::{action}]" for action in statement["Action"] if "*" in action]
+    resources = [f"AwsSolutions-IAM5[Resource::{resource}]" for resource in statement["Resource"] if "*" in resource]
+    return actions + resources
 
 
 def _as_list(value: object) -> list:
