@@ -7,7 +7,7 @@
 Standard output carries only the generated text (or, with --json, one JSON object at the end);
 standard error carries status and one line of figures. Exit codes: 0 ok, 2 usage, 3 endpoint or
 stack not found, 4 endpoint not InService, 5 request rejected, 6 throttled after retries,
-7 stream failed mid-way, 8 cannot reach the service.
+7 stream failed mid-way or carried no text, 8 cannot reach the service.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from botocore.exceptions import BotoCoreError  # noqa: E402
 
 from streaming_client import endpoint_discovery, invocation, payloads  # noqa: E402
 from streaming_client.aws_session import aws_session  # noqa: E402
-from streaming_client.errors import SmokeTestError, UsageError  # noqa: E402
+from streaming_client.errors import SmokeTestError, StreamFailed, UsageError  # noqa: E402
 
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a reader that went away
 
@@ -116,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
             on_text=writer.write,
             max_attempts=args.max_attempts,
         )
+        if not result.text.strip():  # an answer without text is a failed smoke test, not a pass
+            raise StreamFailed(f"endpoint {target.name} streamed no generated text", partial=result)
     except SmokeTestError as error:
         writer.finish()
         report(args, target.name, variant, error.partial, error)

@@ -47,7 +47,7 @@ class Throttled(SmokeTestError):
 
 
 class StreamFailed(SmokeTestError):
-    """The stream started and then failed (exception event, in-band error, broken connection)."""
+    """The stream started and then failed (exception event, in-band error, broken connection), or carried no text."""
 
     exit_code = 7
 

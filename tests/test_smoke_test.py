@@ -344,3 +344,17 @@ def test_reader_going_away_ends_quietly(loopback_aws):
     _, err = process.communicate(timeout=60)
     assert process.returncode == 141
     assert b"Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("parts", "content_type"),
+    [([], "text/event-stream"), ([b'data: {"token": {"text": "</s>", "special": true}}\n\n'], "text/event-stream"), ([b"   "], None)],
+)
+def test_an_answer_without_text_fails_the_smoke_test(aws_env, capsys, parts, content_type):
+    # A pipeline acts on the exit code: an empty (or whitespace, or special-tokens-only) answer is not a pass.
+    ep = endpoint(aws_env, Stream(parts, content_type), image=TGI_IMAGE)
+    code, out, err = run(capsys, "--endpoint-name", ep.name, "--json")
+    assert code == EXIT_CODES["StreamFailed"] == 7
+    document = json.loads(out)
+    assert document["exit_code"] == 7 and document["error"] == f"endpoint {ep.name} streamed no generated text"
+    assert "Traceback" not in err
