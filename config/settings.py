@@ -197,10 +197,18 @@ class StageSettings:
 
     account: str | None = None
     region: str | None = None
-    # How endpoint updates shift traffic in this stage (overrides variants.*.deployment.traffic_routing).
-    traffic_routing: str = "all-at-once"
+    # How endpoint updates shift traffic in this stage (overrides variants.*.deployment.traffic_routing):
+    # all-at-once, canary, linear, or unset: canary for a variant of 2+ instances (SageMaker's canary
+    # is at most half the fleet), all-at-once otherwise. Blue/green with bake and rollback either way.
+    traffic_routing: str | None = "all-at-once"
     # A person approves in the pipeline before this stage deploys.
     manual_approval: bool = False
+
+    def routing_for(self, variant: VariantSettings) -> str:
+        """The traffic shifting this stage gives `variant`'s endpoint updates."""
+        if self.traffic_routing is not None:
+            return self.traffic_routing
+        return "canary" if variant.instance_count >= 2 else "all-at-once"
 
 
 @dataclass(frozen=True)
@@ -210,9 +218,9 @@ class DevStageSettings(StageSettings):
 
 @dataclass(frozen=True)
 class ProdStageSettings(StageSettings):
-    """Last stage: behind an approval, a canary first, rolled back by the alarms."""
+    """Last stage: behind an approval; a canary first where the fleet allows one, rolled back by the alarms."""
 
-    traffic_routing: str = "canary"
+    traffic_routing: str | None = None
     manual_approval: bool = True
 
 
@@ -256,9 +264,11 @@ class AppConfig:
         variants = self.variants
         for name in ("tgi", "lmi"):
             variant = getattr(variants, name)
-            deployment = dataclasses.replace(variant.deployment, traffic_routing=stage.traffic_routing)
+            deployment = dataclasses.replace(variant.deployment, traffic_routing=stage.routing_for(variant))
             variants = dataclasses.replace(variants, **{name: dataclasses.replace(variant, deployment=deployment)})
-        return dataclasses.replace(self, account=stage.account, region=stage.region, variants=variants)
+        return dataclasses.replace(
+            self, account=stage.account, region=stage.region, variants=variants, pipeline=PipelineSettings(enabled=False)
+        )
 
     def weights_s3_prefix(self) -> str:
         """S3 key prefix (ending in '/') of the staged weights in the model bucket."""

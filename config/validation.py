@@ -7,7 +7,7 @@ import re
 
 from config.errors import Problem
 from config.facts import ModelFacts, instance_facts, known_instance_types, missing_model_facts, model_facts
-from config.settings import AppConfig, StageSettings, VariantSettings
+from config.settings import AppConfig, VariantSettings
 from containers.environment import check_environment
 from containers.registry import CONTAINERS
 from images.image_catalog import find_image, known_versions
@@ -20,7 +20,7 @@ _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _BUCKET_PREFIX = re.compile(r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$")
 _PREFIX_PART = re.compile(r"^[A-Za-z0-9!_.()-]+$")
-_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$")
 _BRANCH = re.compile(r"^(?!/)(?!.*//)(?!.*\.\.)[A-Za-z0-9._/-]+(?<![/.])$")
 _CONNECTION = re.compile(r"^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:\d{12}:connection/[0-9a-f-]{36}$")
 _REVISION = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
@@ -80,7 +80,7 @@ def validate(config: AppConfig) -> list[Problem]:
     for name, variant in config.variants.enabled().items():
         problems += _validate_variant(name, variant, config, model, region)
     if config.pipeline.enabled:
-        problems += _check_pipeline(config)
+        problems += _check_pipeline(config, problems)
     return problems
 
 
@@ -143,7 +143,7 @@ def _validate_variant(name: str, variant: VariantSettings, config: AppConfig, mo
             )
 
     problems += _check_host_image(path, variant)
-    problems += _check_operations(path, variant)
+    problems += _check_operations(path, variant, config)
 
     if instance is not None and instance.nvme_instance_storage:
         for field in ("volume_size_in_gb", "kms_key_arn"):
@@ -160,6 +160,8 @@ def _validate_variant(name: str, variant: VariantSettings, config: AppConfig, mo
         problems.append(Problem(f"{path}.volume_size_in_gb", variant.volume_size_in_gb, "1..512 GB"))
     if variant.kms_key_arn is not None and not _KMS_KEY.match(variant.kms_key_arn):
         problems.append(Problem(f"{path}.kms_key_arn", variant.kms_key_arn, "a KMS key or alias ARN"))
+    elif variant.kms_key_arn is not None:
+        problems += _check_same_place(f"{path}.kms_key_arn", variant.kms_key_arn, config, "SageMaker uses a key of the endpoint's region")
 
     problems += check_environment(variant.environment, f"{path}.environment", container.SECRET_SETTING)
 
@@ -208,7 +210,17 @@ _SNS_TOPIC = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,
 SCALING_METRICS = ("concurrent-requests", "invocations")
 
 
-def _check_operations(path: str, variant: VariantSettings) -> list[Problem]:
+def _check_same_place(path: str, arn: str, config: AppConfig, why: str) -> list[Problem]:
+    """An ARN in the stacks' own region (and account, for a key) when they name one."""
+    _, _, _, region, account = arn.split(":")[:5]
+    if config.region is not None and region != config.region:
+        return [Problem(path, arn, f"must be in region {config.region}, where the stacks deploy ({why})")]
+    if config.account is not None and account != config.account and path.endswith("kms_key_arn"):
+        return [Problem(path, arn, f"must be a key of account {config.account}, where the stacks deploy")]
+    return []
+
+
+def _check_operations(path: str, variant: VariantSettings, config: AppConfig) -> list[Problem]:
     """Autoscaling bounds and alarm thresholds."""
     problems = []
     scaling, alarms = variant.autoscaling, variant.alarms
@@ -233,6 +245,10 @@ def _check_operations(path: str, variant: VariantSettings) -> list[Problem]:
     if alarms.enabled:
         if alarms.topic_arn is not None and not _SNS_TOPIC.match(alarms.topic_arn):
             problems.append(Problem(f"{path}.alarms.topic_arn", alarms.topic_arn, "an SNS topic ARN"))
+        elif alarms.topic_arn is not None:
+            problems += _check_same_place(
+                f"{path}.alarms.topic_arn", alarms.topic_arn, config, "alarm actions notify topics of their own region"
+            )
         if alarms.period_in_seconds not in (10, 30) and (alarms.period_in_seconds < 60 or alarms.period_in_seconds % 60):
             problems.append(Problem(f"{path}.alarms.period_in_seconds", alarms.period_in_seconds, "10, 30 or a multiple of 60"))
         if not 1 <= alarms.evaluation_periods <= 100:
@@ -246,9 +262,19 @@ def _check_operations(path: str, variant: VariantSettings) -> list[Problem]:
     deployment = variant.deployment
     if deployment.traffic_routing not in TRAFFIC_ROUTING:
         problems.append(Problem(f"{path}.deployment.traffic_routing", deployment.traffic_routing, f"one of {', '.join(TRAFFIC_ROUTING)}"))
-    for name in ("canary_size_percent", "linear_step_percent"):
-        if not 1 <= getattr(deployment, name) <= 99:
-            problems.append(Problem(f"{path}.deployment.{name}", getattr(deployment, name), "1..99 percent of the fleet"))
+    # SageMaker: the canary is at most half of the fleet, a linear step 10-50 % of it.
+    if not 1 <= deployment.canary_size_percent <= 50:
+        problems.append(Problem(f"{path}.deployment.canary_size_percent", deployment.canary_size_percent, "1..50 percent of the fleet"))
+    if not 10 <= deployment.linear_step_percent <= 50:
+        problems.append(Problem(f"{path}.deployment.linear_step_percent", deployment.linear_step_percent, "10..50 percent of the fleet"))
+    if deployment.traffic_routing in ("canary", "linear") and variant.instance_count < 2:
+        problems.append(
+            Problem(
+                f"{path}.deployment.traffic_routing",
+                deployment.traffic_routing,
+                f"needs 2 or more instances (instance_count is {variant.instance_count}; the first step may be at most half the fleet); use all-at-once",
+            )
+        )
     for name, (low, high) in {
         "wait_interval_in_seconds": (0, 3600),
         "termination_wait_in_seconds": (0, 3600),
@@ -298,12 +324,12 @@ def _check_image(path: str, variant: VariantSettings, frameworks: tuple[str, ...
     return True
 
 
-def _check_pipeline(config: AppConfig) -> list[Problem]:
-    """Source, the pipeline's and each stage's environment, and that stages do not collide."""
+def _check_pipeline(config: AppConfig, reported: list[Problem]) -> list[Problem]:
+    """Source, the pipeline's and each stage's environment, the app in each stage, no collisions."""
     settings = config.pipeline
     problems = []
     if settings.repository is None or not _REPOSITORY.match(settings.repository):
-        problems.append(Problem("pipeline.repository", settings.repository, "the source repository as owner/name"))
+        problems.append(Problem("pipeline.repository", settings.repository, "the source repository as owner/name (or group/subgroup/name)"))
     if not _BRANCH.match(settings.branch):
         problems.append(Problem("pipeline.branch", settings.branch, "a git branch name"))
     if settings.connection_arn is None or not _CONNECTION.match(settings.connection_arn):
@@ -316,18 +342,39 @@ def _check_pipeline(config: AppConfig) -> list[Problem]:
         )
     problems += _check_environment("pipeline", settings.account, settings.region)
     places: dict[tuple, str] = {}
+    if config.account is not None and config.region is not None:
+        places[(config.account, config.region)] = "the workstation stacks (account, region)"
     for name, stage in settings.stages().items():
-        problems += _check_stage(f"pipeline.{name}", stage, config)
+        path = f"pipeline.{name}"
+        stage_problems = _check_environment(path, stage.account, stage.region)
+        if stage.traffic_routing is not None and stage.traffic_routing not in TRAFFIC_ROUTING:
+            stage_problems.append(
+                Problem(f"{path}.traffic_routing", stage.traffic_routing, f"one of {', '.join(TRAFFIC_ROUTING)}, or unset")
+            )
+        if not stage_problems:
+            # The app as this stage deploys it: images in its region, ARNs in its account and
+            # region, traffic shifting that fits the fleet. Problems shared with the app are not repeated.
+            for problem in validate(config.for_stage(stage)):
+                if problem not in reported:
+                    where = problem.path
+                    if problem.path in ("account", "region"):
+                        where = f"{path}.{problem.path}"
+                    elif problem.path.endswith(".deployment.traffic_routing") and stage.traffic_routing is not None:
+                        where = f"{path}.traffic_routing"  # the stage's setting, not the variant's
+                    stage_problems.append(
+                        Problem(where, problem.value, f"{problem.allowed} (in stage {name}, {stage.account}/{stage.region})")
+                    )
         place = (stage.account, stage.region)
         if None not in place and place in places:
-            problems.append(
+            stage_problems.append(
                 Problem(
-                    f"pipeline.{name}.account",
+                    f"{path}.account",
                     stage.account,
-                    f"stage {places[place]} already deploys to {stage.account}/{stage.region}; stages need their own account or region (bucket and endpoint names are per account and region)",
+                    f"{stage.account}/{stage.region} is taken by {places[place]}; each needs its own account or region (bucket and endpoint names are per account and region)",
                 )
             )
-        places[place] = name
+        places[place] = f"stage {name}"
+        problems += stage_problems
     return problems
 
 
@@ -337,22 +384,4 @@ def _check_environment(path: str, account: str | None, region: str | None) -> li
         problems.append(Problem(f"{path}.account", account, "a 12-digit AWS account id"))
     if region is None or not _REGION.match(region):
         problems.append(Problem(f"{path}.region", region, "an AWS region name like us-east-1"))
-    return problems
-
-
-def _check_stage(path: str, stage: StageSettings, config: AppConfig) -> list[Problem]:
-    problems = _check_environment(path, stage.account, stage.region)
-    if stage.traffic_routing not in TRAFFIC_ROUTING:
-        problems.append(Problem(f"{path}.traffic_routing", stage.traffic_routing, f"one of {', '.join(TRAFFIC_ROUTING)}"))
-    if stage.region is not None and _REGION.match(stage.region):
-        for variant in config.variants.enabled().values():
-            entry = find_image(variant.image.framework, variant.image.version)
-            if entry is not None and stage.region not in entry.regions:
-                problems.append(
-                    Problem(
-                        f"{path}.region",
-                        stage.region,
-                        f"{variant.image.framework} {variant.image.version} has no image in this region; the SDK registry lists: {', '.join(sorted(entry.regions))}",
-                    )
-                )
     return problems

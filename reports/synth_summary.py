@@ -72,7 +72,7 @@ def render_summary(config: AppConfig) -> str:
 def _pipeline_line(config: AppConfig) -> str:
     pipeline = config.pipeline
     stages = ", ".join(
-        f"{name} {stage.account}/{stage.region} ({stage.traffic_routing}{', after approval' if stage.manual_approval else ''})"
+        f"{name} {stage.account}/{stage.region} ({stage.traffic_routing or 'canary from 2 instances, else all-at-once'}{', after approval' if stage.manual_approval else ''})"
         for name, stage in pipeline.stages().items()
     )
     return f"[pipeline] {pipeline.repository}@{pipeline.branch} in {pipeline.account}/{pipeline.region} -> {stages}"

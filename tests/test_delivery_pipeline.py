@@ -28,6 +28,8 @@ PIPELINE_CONTEXT = {
     "pipeline.dev.region": "us-east-1",
     "pipeline.prod.account": PROD_ACCOUNT,
     "pipeline.prod.region": "eu-west-1",
+    # Two TGI instances: prod's default gives it a canary; LMI (one instance) updates all at once.
+    "variants.tgi.instance_count": "2",
 }
 
 
@@ -156,19 +158,24 @@ def test_the_runner_may_assume_exactly_the_stage_smoke_test_roles(pipeline):
     )
 
 
-@pytest.mark.parametrize(("name", "routing"), [("dev", "ALL_AT_ONCE"), ("prod", "CANARY")])
+@pytest.mark.parametrize(
+    ("name", "routing"),
+    [("dev", {"tgi": "ALL_AT_ONCE", "lmi": "ALL_AT_ONCE"}), ("prod", {"tgi": "CANARY", "lmi": "ALL_AT_ONCE"})],
+)
 def test_stage_stacks_are_the_app_stacks_in_the_stage_environment_with_its_traffic_shifting(built, name, routing):
     stage = built.pipeline.stages[name]
     account = {"dev": DEV_ACCOUNT, "prod": PROD_ACCOUNT}[name]
     for stack in (stage.composed.bucket_stack, *stage.composed.endpoint_stacks.values()):
         assert stack.account == account
         assert stack.stack_name == f"{name.capitalize()}-{stack.node.id}"
-    for stack in stage.composed.endpoint_stacks.values():
+    for variant, stack in stage.composed.endpoint_stacks.items():
         Template.from_stack(stack).has_resource_properties(
             "AWS::SageMaker::Endpoint",
             {
                 "EndpointName": stack.stack_name,
-                "DeploymentConfig": {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": Match.object_like({"Type": routing})}},
+                "DeploymentConfig": {
+                    "BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": Match.object_like({"Type": routing[variant]})}
+                },
             },
         )
 
@@ -322,7 +329,7 @@ def test_no_pipeline_unless_enabled(seed_app):
         ({"pipeline.dev.traffic_routing": "rolling"}, "pipeline.dev.traffic_routing = 'rolling': one of all-at-once, canary, linear"),
         (
             {"pipeline.prod.account": DEV_ACCOUNT, "pipeline.prod.region": "us-east-1"},
-            "pipeline.prod.account = '222222222222': stage dev already deploys to 222222222222/us-east-1",
+            "pipeline.prod.account = '222222222222': 222222222222/us-east-1 is taken by stage dev",
         ),
         (
             {"pipeline.prod.region": "us-northwest-9"},
@@ -356,14 +363,52 @@ def test_missing_pipeline_settings_are_all_reported_at_once():
     ]
 
 
-def test_stage_defaults_ship_dev_at_once_and_prod_by_canary_behind_approval():
+def test_stage_defaults_ship_dev_at_once_and_prod_by_canary_where_the_fleet_allows_behind_approval():
     config = load_config(PIPELINE_CONTEXT)
     assert (config.pipeline.dev.traffic_routing, config.pipeline.dev.manual_approval) == ("all-at-once", False)
-    assert (config.pipeline.prod.traffic_routing, config.pipeline.prod.manual_approval) == ("canary", True)
+    assert (config.pipeline.prod.traffic_routing, config.pipeline.prod.manual_approval) == (None, True)
     prod = config.for_stage(config.pipeline.prod)
-    assert (prod.account, prod.region) == (PROD_ACCOUNT, "eu-west-1")
-    assert {v.deployment.traffic_routing for v in prod.variants.enabled().values()} == {"canary"}
+    assert (prod.account, prod.region, prod.pipeline.enabled) == (PROD_ACCOUNT, "eu-west-1", False)
+    assert (prod.variants.tgi.deployment.traffic_routing, prod.variants.lmi.deployment.traffic_routing) == ("canary", "all-at-once")
     assert config.variants.tgi.deployment.traffic_routing == "all-at-once"  # the workstation path is unchanged
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        # An explicit canary for a one-instance variant: named as the stage's setting.
+        (
+            {"pipeline.prod.traffic_routing": "canary"},
+            "pipeline.prod.traffic_routing = 'canary': needs 2 or more instances (instance_count is 1; the first step may be at most half the fleet); use all-at-once (in stage prod, 333333333333/eu-west-1)",
+        ),
+        # One key for every stage, but a key lives in one region: wrong for prod.
+        (
+            {
+                "variants.tgi.instance_type": "ml.p3.8xlarge",
+                "variants.tgi.volume_size_in_gb": "200",
+                "variants.tgi.kms_key_arn": "arn:aws:kms:us-east-1:222222222222:key/11111111-2222-3333-4444-555555555555",
+            },
+            "variants.tgi.kms_key_arn = 'arn:aws:kms:us-east-1:222222222222:key/11111111-2222-3333-4444-555555555555': must be in region eu-west-1, where the stacks deploy (SageMaker uses a key of the endpoint's region) (in stage prod, 333333333333/eu-west-1)",
+        ),
+        (
+            {"variants.lmi.alarms.topic_arn": "arn:aws:sns:us-east-1:222222222222:ops"},
+            "variants.lmi.alarms.topic_arn = 'arn:aws:sns:us-east-1:222222222222:ops': must be in region eu-west-1",
+        ),
+        # The workstation stacks pinned to a stage's account and region would take its bucket name.
+        (
+            {"account": DEV_ACCOUNT, "region": "us-east-1"},
+            "pipeline.dev.account = '222222222222': 222222222222/us-east-1 is taken by the workstation stacks (account, region)",
+        ),
+    ],
+)
+def test_the_app_is_validated_as_each_stage_deploys_it(overrides, message):
+    with pytest.raises(ConfigError) as error:
+        load_config({**PIPELINE_CONTEXT, **overrides})
+    assert message in str(error.value)
+
+
+def test_gitlab_subgroup_repositories_are_accepted():
+    assert load_config({**PIPELINE_CONTEXT, "pipeline.repository": "acme/ml/llm-endpoints"}).pipeline.repository == "acme/ml/llm-endpoints"
 
 
 def test_synth_summary_names_the_pipeline_and_its_stages():
@@ -371,7 +416,7 @@ def test_synth_summary_names_the_pipeline_and_its_stages():
 
     assert render_summary(load_config(PIPELINE_CONTEXT)).splitlines()[-1] == (
         "[pipeline] acme/llm-endpoints@release in 111111111111/us-east-1 -> "
-        "dev 222222222222/us-east-1 (all-at-once), prod 333333333333/eu-west-1 (canary, after approval)"
+        "dev 222222222222/us-east-1 (all-at-once), prod 333333333333/eu-west-1 (canary from 2 instances, else all-at-once, after approval)"
     )
     assert "[pipeline]" not in render_summary(load_config({}))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from aws_cdk.assertions import Match
 
@@ -40,6 +42,7 @@ def test_default_is_blue_green_all_at_once_with_bake_and_rollback_on_5xx_and_lat
 )
 def test_canary_and_linear_traffic_shifting(tmp_path, routing, key, expected):
     context = {
+        "variants.tgi.instance_count": "2",  # the first step may be at most half the fleet
         "variants.tgi.deployment.traffic_routing": routing,
         f"variants.tgi.deployment.{'canary_size' if routing == 'canary' else 'linear_step'}_percent": "10",
     }
@@ -119,3 +122,26 @@ def test_stable_endpoint_name_has_no_reference_cycle(seed_app):
     seed_app.template("tgi").has_resource_properties(
         "AWS::CloudWatch::Alarm", {"Dimensions": Match.array_with([{"Name": "EndpointName", "Value": "LlmEndpointTgi"}])}
     )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"variants.tgi.deployment.traffic_routing": "canary"},
+            "variants.tgi.deployment.traffic_routing = 'canary': needs 2 or more instances (instance_count is 1",
+        ),
+        (
+            {"variants.tgi.deployment.canary_size_percent": "60"},
+            "variants.tgi.deployment.canary_size_percent = 60: 1..50 percent of the fleet",
+        ),
+        (
+            {"variants.tgi.deployment.linear_step_percent": "5"},
+            "variants.tgi.deployment.linear_step_percent = 5: 10..50 percent of the fleet",
+        ),
+    ],
+)
+def test_traffic_shifting_must_fit_the_fleet(overrides, message):
+    # SageMaker: a canary is at most half of the fleet, a linear step 10-50 % of it.
+    with pytest.raises(Exception, match=re.escape(message)):
+        load_config(overrides)
