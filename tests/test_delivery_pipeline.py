@@ -82,8 +82,14 @@ def test_source_is_the_configured_repository_branch_and_connection(pipeline):
 def test_synth_runs_the_readme_test_command_before_synthesizing(pipeline):
     (synth,) = stage_actions(pipeline, "Build")
     assert build_commands(pipeline, synth["Configuration"]["ProjectName"]) == ["bash scripts/test.sh -q", "npx cdk synth"]
+    # The same command as the README's test command (its "two commands"), quieter.
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    assert "bash scripts/test.sh " in readme  # the same command users run
+    (test_command,) = [
+        line.split("#")[0].strip()
+        for line in readme.splitlines()
+        if line.rstrip().endswith("# the tests: set-up if needed, ruff lint + format check, pytest")
+    ]
+    assert test_command == "bash scripts/test.sh"
 
 
 def test_self_mutation_deploys_the_pipeline_stack_with_the_pinned_cli(pipeline):
@@ -102,6 +108,9 @@ def test_each_stage_deploys_the_bucket_then_both_endpoint_stacks_into_its_accoun
     assert stacks == {f"{stage}-LlmModelBucket", f"{stage}-LlmEndpointTgi", f"{stage}-LlmEndpointLmi"}
     role = f":iam::{account}:role/cdk-hnb659fds-cfn-exec-role-{account}-{region}"
     assert all(role in json.dumps(a["Configuration"]["RoleArn"]) for a in deploys if "RoleArn" in a["Configuration"])
+    # Each action runs as the stage account's bootstrap deploy role (the --trust of the README).
+    deploy_role = f":iam::{account}:role/cdk-hnb659fds-deploy-role-{account}-{region}"
+    assert all(deploy_role in json.dumps(a["RoleArn"]) for a in deploys)
     order = {a["Configuration"]["StackName"]: a["RunOrder"] for a in deploys if a["Name"].endswith(".Deploy")}
     assert order[f"{stage}-LlmModelBucket"] < order[f"{stage}-LlmEndpointTgi"]
     assert order[f"{stage}-LlmModelBucket"] < order[f"{stage}-LlmEndpointLmi"]
