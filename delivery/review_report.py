@@ -34,14 +34,24 @@ class Assembly:
 
     @classmethod
     def read(cls, directory: Path) -> Assembly:
+        """Every stack of the assembly, including those of nested ones (a pipeline's stages).
+
+        Stacks are named by their CloudFormation stack name (e.g. Prod-LlmEndpointTgi).
+        """
         manifest = json.loads((directory / "manifest.json").read_text())
         assembly = cls()
-        for name, artifact in manifest.get("artifacts", {}).items():
+        for artifact_id, artifact in manifest.get("artifacts", {}).items():
+            if artifact.get("type") == "cdk:cloud-assembly":
+                nested = cls.read(directory / artifact["properties"]["directoryName"])
+                assembly.templates |= nested.templates
+                assembly.acknowledgments |= nested.acknowledgments
+                continue
             if artifact.get("type") != "aws:cloudformation:stack":
                 continue
+            name = artifact["properties"].get("stackName") or artifact_id
             template_file = artifact["properties"]["templateFile"]
             assembly.templates[name] = json.loads((directory / template_file).read_text())
-            metadata_file = directory / f"{name}.metadata.json"
+            metadata_file = directory / f"{artifact_id}.metadata.json"
             entries = json.loads(metadata_file.read_text()) if metadata_file.exists() else artifact.get("metadata", {})
             rules: dict[str, str] = {}
             for path, items in entries.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -63,3 +64,20 @@ def test_lmi_stack_changes_only_its_policy(report):
 def test_unknown_base_revision_is_a_usage_error():
     result = subprocess.run([sys.executable, "scripts/infra_diff.py", "no-such-ref"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "'no-such-ref' is not a git revision here" in result.stderr
+
+
+def test_with_the_pipeline_the_report_covers_each_stage_stack(tmp_path):
+    # What the pipeline deploys lives in nested assemblies: each stage's stacks are reviewed by name.
+    from delivery.review_report import Assembly, render
+    from tests.conftest import build_app
+    from tests.test_delivery_pipeline import PIPELINE_CONTEXT
+
+    # PIPELINE_CONTEXT runs two TGI instances: 2 x $7.09 -> 2 x $20.36 per hour.
+    resized = {"variants.tgi.instance_type": "ml.g5.48xlarge", "variants.tgi.num_gpus": "8"}
+    base = build_app(tmp_path / "base", checks=False, **PIPELINE_CONTEXT).synth()
+    head = build_app(tmp_path / "head", checks=False, **PIPELINE_CONTEXT, **resized).synth()
+    report = render(Assembly.read(Path(base.directory)), Assembly.read(Path(head.directory)), "main")
+    for stack in ("LlmEndpointTgi", "Dev-LlmEndpointTgi", "Prod-LlmEndpointTgi"):
+        section = report.split(f"## {stack}\n", 1)[1].split("\n## ", 1)[0]
+        assert "**replaced**" in section and "Price: ~$14.18/hour -> ~$40.72/hour" in section, section
+    assert "## Prod-LlmEndpointLmi" not in report and "## LlmDeliveryPipeline" not in report
