@@ -48,7 +48,13 @@ class DeliveryPipelineStack(cdk.Stack):
     def __init__(self, scope: Construct, id: str, *, config: AppConfig, **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
         settings = config.pipeline
-        source = pipelines.CodePipelineSource.connection(settings.repository, settings.branch, connection_arn=settings.connection_arn)
+        source = pipelines.CodePipelineSource.connection(
+            settings.repository,
+            settings.branch,
+            connection_arn=settings.connection_arn,
+            # A git clone, not a zip: the tests include the review report's, which needs the history.
+            code_build_clone_output=True,
+        )
         self.pipeline = pipelines.CodePipeline(
             self,
             "Pipeline",

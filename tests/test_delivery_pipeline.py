@@ -76,6 +76,8 @@ def test_source_is_the_configured_repository_branch_and_connection(pipeline):
         "ConnectionArn": CONNECTION,
         "FullRepositoryId": "acme/llm-endpoints",
         "BranchName": "release",
+        # A git clone for the Build step (tests/test_infra_diff.py clones the checkout).
+        "OutputArtifactFormat": "CODEBUILD_CLONE_REF",
     }
 
 
