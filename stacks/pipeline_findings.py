@@ -101,7 +101,7 @@ def _pipeline_resources(stack: cdk.Stack, pipeline: pipelines.CodePipeline) -> P
     def flat(value: str) -> str:
         return flatten_reference(stack.resolve(value))
 
-    projects = [stack.get_logical_id(c) for c in stack.node.find_all() if isinstance(c, codebuild.CfnProject)]
+    projects = [stack.resolve(stack.get_logical_id(c)) for c in stack.node.find_all() if isinstance(c, codebuild.CfnProject)]
     log_prefix = f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:/aws/codebuild/"
     reports = f"arn:{stack.partition}:codebuild:{stack.region}:{stack.account}:report-group/"
     return PipelineResources(
