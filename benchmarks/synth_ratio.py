@@ -20,12 +20,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CONTEXT = {
-    "aws:cdk:enable-path-metadata": True,
-    "aws:cdk:enable-asset-metadata": True,
-    "aws:cdk:disable-version-reporting": True,
-    "aws:cdk:bundling-stacks": ["**"],
-}
 sys.path.insert(0, str(ROOT))
 from config.loader import CDK_CLI_CONTEXT, project_context  # noqa: E402
 

@@ -23,6 +23,10 @@ def smoke_test_role_name(stage: str, variant: str) -> str:
     return f"{SMOKE_TEST_ROLE_PREFIX}{stage}-{variant}"
 
 
+def role_arn(partition: str, account: str, name: str) -> str:
+    return f"arn:{partition}:iam::{account}:role/{name}"
+
+
 @dataclass(frozen=True)
 class SmokeTestAccess:
     """Which stage an endpoint stack belongs to, and the account its pipeline runs in."""
@@ -33,7 +37,7 @@ class SmokeTestAccess:
 
     @property
     def runner_role_arn(self) -> str:
-        return f"arn:{self.partition}:iam::{self.pipeline_account}:role/{SMOKE_TEST_RUNNER_ROLE}"
+        return role_arn(self.partition, self.pipeline_account, SMOKE_TEST_RUNNER_ROLE)
 
 
 class SmokeTestRole(Construct):

@@ -18,7 +18,7 @@ from aws_cdk import pipelines
 from constructs import Construct
 
 from config.settings import AppConfig, StageSettings
-from endpoints.smoke_test_access import SMOKE_TEST_RUNNER_ROLE, SmokeTestAccess, smoke_test_role_name
+from endpoints.smoke_test_access import SMOKE_TEST_RUNNER_ROLE, SmokeTestAccess, role_arn, smoke_test_role_name
 from stacks.composition import ComposedApp, compose
 from stacks.pipeline_findings import acknowledge_pipeline_findings
 from stacks.stack_names import STAGE_IDS
@@ -94,19 +94,17 @@ class DeliveryPipelineStack(cdk.Stack):
                 env=cdk.Environment(account=stage_settings.account, region=stage_settings.region),
             )
             self.stages[name] = stage
-            pre = [pipelines.ManualApprovalStep(f"Approve{STAGE_IDS[name]}", comment=self._approval_comment(name))]
+            approval = pipelines.ManualApprovalStep(
+                f"Approve{STAGE_IDS[name]}", comment=f"The earlier stages deployed and passed their smoke tests. Deploy to {name}?"
+            )
             self.pipeline.add_stage(
                 stage,
-                pre=pre if stage_settings.manual_approval else [],
+                pre=[approval] if stage_settings.manual_approval else [],
                 post=[self._smoke_test(name, stage, stage_settings, source)],
             )
         self.pipeline.build_pipeline()
         # The runner's policy holds CodeBuild's generated grants beside the assume-role statements.
         acknowledge_pipeline_findings(self, self.pipeline, extra_policies=[self.smoke_test_runner.node.find_child("DefaultPolicy")])
-
-    @staticmethod
-    def _approval_comment(name: str) -> str:
-        return f"The earlier stages deployed and passed their smoke tests. Deploy to {name}?"
 
     def _smoke_test(
         self, name: str, stage: DeliveryStage, settings: StageSettings, source: pipelines.CodePipelineSource
@@ -116,11 +114,11 @@ class DeliveryPipelineStack(cdk.Stack):
         commands = ["python3 -m venv .venv", ".venv/bin/pip install --quiet -r requirements.txt"]
         for variant, stack in stage.composed.endpoint_stacks.items():
             key = variant.upper()
-            role_arn = f"arn:{self.partition}:iam::{settings.account}:role/{smoke_test_role_name(name, variant)}"
-            self.smoke_test_runner.add_to_policy(iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[role_arn]))
+            stage_role = role_arn(self.partition, settings.account, smoke_test_role_name(name, variant))
+            self.smoke_test_runner.add_to_policy(iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[stage_role]))
             outputs[f"{key}_ENDPOINT"] = stack.endpoint_name_output
             commands += [
-                f"aws configure set profile.smoke-{variant}.role_arn {role_arn}",
+                f"aws configure set profile.smoke-{variant}.role_arn {stage_role}",
                 f"aws configure set profile.smoke-{variant}.credential_source EcsContainer",
                 # A non-zero exit (bad answer, endpoint not InService, stream error) fails the action.
                 f'.venv/bin/python scripts/smoke_test.py --endpoint-name "${key}_ENDPOINT" --variant {variant} '

@@ -9,6 +9,7 @@ that record. `tests/aws_emulator.py` lists what moto cannot check and how each g
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import subprocess
@@ -86,15 +87,11 @@ def account_contents(server: MotoServer) -> dict[str, list[str]]:
     }
 
 
+@contextlib.contextmanager
 def timed(record: Lifecycle, step: str):
-    class _Timer:
-        def __enter__(self):
-            self.start = time.monotonic()
-
-        def __exit__(self, *exc):
-            record.durations[step] = time.monotonic() - self.start
-
-    return _Timer()
+    start = time.monotonic()
+    yield
+    record.durations[step] = time.monotonic() - start
 
 
 @pytest.fixture(scope="module")

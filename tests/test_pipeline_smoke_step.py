@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import configparser
 import json
-import logging
 import shlex
 import subprocess
 import threading
@@ -19,9 +18,10 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from aws_cdk.assertions import Template
 
 from tests.aws_loopback import LMI_IMAGE, TGI_IMAGE, Endpoint, HttpError, Stream
-from tests.conftest import ROOT, build_app, free_port
+from tests.conftest import ROOT, build_app
 from tests.stream_samples import TEXT, lmi_json_document, tgi_sse
 from tests.test_delivery_pipeline import DEV_ACCOUNT, PIPELINE_CONTEXT, build_commands, stage_actions
 
@@ -65,22 +65,8 @@ class ContainerCredentials:
 
 
 @pytest.fixture(scope="module")
-def sts_url():
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def dev_smoke_commands(tmp_path_factory) -> list[str]:
     built = build_app(tmp_path_factory.mktemp("pipeline"), checks=False, **PIPELINE_CONTEXT)
-    from aws_cdk.assertions import Template
-
     template = Template.from_stack(built.pipeline)
     (smoke,) = [a for a in stage_actions(template, "Dev") if a["Name"] == "SmokeTest"]
     return build_commands(template, smoke["Configuration"]["ProjectName"])
@@ -112,7 +98,7 @@ def run_step(commands: list[str], env: dict[str, str], config_path) -> list[subp
 
 
 @pytest.fixture
-def step_env(tmp_path, loopback_aws, sts_url):
+def step_env(tmp_path, loopback_aws, moto_url):
     credentials = ContainerCredentials()
     config_path = tmp_path / "aws-config"
     config_path.write_text("")
@@ -123,7 +109,7 @@ def step_env(tmp_path, loopback_aws, sts_url):
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
         "AWS_CONTAINER_CREDENTIALS_FULL_URI": credentials.url,
         "AWS_ENDPOINT_URL": loopback_aws.url,
-        "AWS_ENDPOINT_URL_STS": sts_url,
+        "AWS_ENDPOINT_URL_STS": moto_url,
         "AWS_EC2_METADATA_DISABLED": "true",
     }
     yield env, config_path, credentials

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import signal
 import subprocess
@@ -15,22 +14,10 @@ import boto3
 import pytest
 
 from model_staging.manifest import MANIFEST_NAME, Manifest, TransferSettings, describe_file
-from tests.conftest import ROOT, aws_test_environment, free_port
+from tests.conftest import ROOT, aws_test_environment
 
 BUCKET = "llm-models-111122223333-us-east-1"
 PART = 5 * 2**20  # S3's smallest part size, so a 12 MiB file is a 3-part multipart upload
-
-
-@pytest.fixture(scope="module")
-def moto_url():
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 @pytest.fixture
