@@ -135,7 +135,8 @@ class VariantSettings:
     endpoint_name: str | None = None
     # SageMaker host image (NVIDIA driver and CUDA); default: SageMaker's default for the instance.
     inference_ami_version: str | None = None
-    # Only for instance families without NVMe instance storage (SageMaker rejects both on g5, p4d).
+    # Only for instance families without NVMe instance storage: SageMaker refuses a volume size on
+    # g4dn, g5 and p4d, and a key there would not encrypt their instance storage.
     volume_size_in_gb: int | None = None
     kms_key_arn: str | None = None
     # Extra container environment; plain values only (secrets are rejected).

@@ -61,6 +61,9 @@ def validate(config: AppConfig) -> list[Problem]:
         problems.append(Problem("model.dtype_bytes", config.model.dtype_bytes, "1, 2 or 4 bytes per weight"))
 
     problems_before_model = len(problems)
+    if not config.model.id.strip():
+        problems.append(Problem("model.id", config.model.id, "a Hugging Face hub model id like meta-llama/Llama-2-13b-chat-hf"))
+        return problems  # facts, prefixes and images all depend on the id
     missing = missing_model_facts(config.model)
     for name in missing:
         problems.append(
@@ -146,16 +149,17 @@ def _validate_variant(name: str, variant: VariantSettings, config: AppConfig, mo
     problems += _check_operations(path, variant, config)
 
     if instance is not None and instance.nvme_instance_storage:
-        for field in ("volume_size_in_gb", "kms_key_arn"):
+        # A key that encrypts nothing would read as protection it does not give; a volume size is
+        # refused for these families (docs/aws-contract.md, EndpointConfig KmsKeyId and VolumeSizeInGB).
+        why = {
+            "kms_key_arn": f"has no effect on {instance.family} instances: their NVMe instance storage is encrypted by a hardware module "
+            "and SageMaker's KmsKeyId does not encrypt instance local storage; leave it unset",
+            "volume_size_in_gb": f"SageMaker refuses a volume size on {instance.family} instances (they serve from NVMe instance storage); leave it unset",
+        }
+        for field, allowed in why.items():
             value = getattr(variant, field)
             if value is not None:
-                problems.append(
-                    Problem(
-                        f"{path}.{field}",
-                        value,
-                        f"SageMaker rejects it on {instance.family} instances (NVMe instance storage, encrypted by the hardware); leave it unset",
-                    )
-                )
+                problems.append(Problem(f"{path}.{field}", value, allowed))
     if variant.volume_size_in_gb is not None and not 1 <= variant.volume_size_in_gb <= 512:
         problems.append(Problem(f"{path}.volume_size_in_gb", variant.volume_size_in_gb, "1..512 GB"))
     if variant.kms_key_arn is not None and not _KMS_KEY.match(variant.kms_key_arn):
@@ -225,7 +229,9 @@ def _check_operations(path: str, variant: VariantSettings, config: AppConfig) ->
     problems = []
     scaling, alarms = variant.autoscaling, variant.alarms
     if scaling.enabled:
-        if not 1 <= scaling.min_capacity <= scaling.max_capacity:
+        if scaling.max_capacity < 1:
+            problems.append(Problem(f"{path}.autoscaling.max_capacity", scaling.max_capacity, "at least 1 instance"))
+        elif not 1 <= scaling.min_capacity <= scaling.max_capacity:
             problems.append(Problem(f"{path}.autoscaling.min_capacity", scaling.min_capacity, f"1..max_capacity ({scaling.max_capacity})"))
         if scaling.metric not in SCALING_METRICS:
             problems.append(Problem(f"{path}.autoscaling.metric", scaling.metric, f"one of {', '.join(SCALING_METRICS)}"))
@@ -234,7 +240,7 @@ def _check_operations(path: str, variant: VariantSettings, config: AppConfig) ->
         for name in ("scale_out_cooldown_in_seconds", "scale_in_cooldown_in_seconds"):
             if not 0 <= getattr(scaling, name) <= 86400:
                 problems.append(Problem(f"{path}.autoscaling.{name}", getattr(scaling, name), "0..86400 seconds"))
-        if variant.instance_count < scaling.min_capacity or variant.instance_count > scaling.max_capacity:
+        if scaling.max_capacity >= 1 and not scaling.min_capacity <= variant.instance_count <= scaling.max_capacity:
             problems.append(
                 Problem(
                     f"{path}.instance_count",
@@ -249,10 +255,22 @@ def _check_operations(path: str, variant: VariantSettings, config: AppConfig) ->
             problems += _check_same_place(
                 f"{path}.alarms.topic_arn", alarms.topic_arn, config, "alarm actions notify topics of their own region"
             )
-        if alarms.period_in_seconds not in (10, 30) and (alarms.period_in_seconds < 60 or alarms.period_in_seconds % 60):
-            problems.append(Problem(f"{path}.alarms.period_in_seconds", alarms.period_in_seconds, "10, 30 or a multiple of 60"))
-        if not 1 <= alarms.evaluation_periods <= 100:
+        period = alarms.period_in_seconds
+        if period not in (10, 20, 30) and (period < 60 or period % 60):
+            problems.append(Problem(f"{path}.alarms.period_in_seconds", period, "10, 20, 30 or a multiple of 60"))
+        elif not 1 <= alarms.evaluation_periods <= 100:
             problems.append(Problem(f"{path}.alarms.evaluation_periods", alarms.evaluation_periods, "1..100"))
+        else:
+            # CloudWatch: period x evaluation periods at most one day below an hour's period, seven days above.
+            limit = 86_400 if period < 3600 else 604_800
+            if period * alarms.evaluation_periods > limit:
+                problems.append(
+                    Problem(
+                        f"{path}.alarms.evaluation_periods",
+                        alarms.evaluation_periods,
+                        f"at most {limit // period} with a period of {period} s (CloudWatch evaluates at most {limit // 86_400} day(s))",
+                    )
+                )
         for name in ("invocation_5xx_errors", "invocation_4xx_errors", "model_latency_p90_ms"):
             if not 0 <= getattr(alarms, name) < math.inf:
                 problems.append(Problem(f"{path}.alarms.{name}", getattr(alarms, name), "zero or a positive number"))

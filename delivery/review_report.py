@@ -94,8 +94,71 @@ def iam_statements(template: dict) -> dict[str, set[str]]:
     return found
 
 
+def _variant_instance_types(template: dict) -> dict[tuple[str, str], str]:
+    """(endpoint name, variant name) -> instance type, for endpoints whose name the template sets."""
+    resources = template.get("Resources", {})
+    found = {}
+    for resource in resources.values():
+        if resource["Type"] != "AWS::SageMaker::Endpoint":
+            continue
+        name = resource["Properties"].get("EndpointName")
+        config_ref = resource["Properties"].get("EndpointConfigName", {}).get("Fn::GetAtt", [None])[0]
+        config = resources.get(config_ref, {}).get("Properties", {})
+        if isinstance(name, str):
+            for variant in config.get("ProductionVariants", []):
+                found[(name, variant.get("VariantName"))] = variant.get("InstanceType")
+    return found
+
+
+def _scaled_variants(template: dict) -> set[tuple[str, str]]:
+    """(endpoint name, variant name) of every variant registered with Application Auto Scaling."""
+    scaled = set()
+    for resource in template.get("Resources", {}).values():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::ApplicationAutoScaling::ScalableTarget" and props.get("ScalableDimension") == (
+            "sagemaker:variant:DesiredInstanceCount"
+        ):
+            _, endpoint, _, variant = str(props.get("ResourceId")).split("/", 3)
+            scaled.add((endpoint, variant))
+    return scaled
+
+
+def rejected_updates(old: dict, new: dict) -> list[str]:
+    """Updates of this stack that AWS rejects, each with the way through.
+
+    SageMaker fails an update that changes the instance type of a variant registered as a
+    scalable target (docs/aws-contract.md, "Autoscaling and updates"). The registration lasts
+    until the stack's clean-up phase, after the endpoint update, even when the change removes it.
+    """
+    serving = new.get("Outputs", {}).get("ServingVariant", {}).get("Value") or "<variant>"
+    before, after = _variant_instance_types(old), _variant_instance_types(new)
+    found = []
+    for key in sorted(_scaled_variants(old) & set(before) & set(after)):
+        if before[key] != after[key]:
+            endpoint, variant = key
+            found.append(
+                f"endpoint `{endpoint}` variant `{variant}` changes instance type {before[key]} -> {after[key]} while it is "
+                f"registered with Application Auto Scaling: SageMaker rejects the update. Deploy in two steps: first with "
+                f"`variants.{serving}.autoscaling.enabled=false` (removes the scalable target), then the new instance type with autoscaling on."
+            )
+    return found
+
+
+def rejected(base: Assembly, head: Assembly) -> dict[str, list[str]]:
+    """Per stack, the updates AWS would reject (empty when none)."""
+    found = {}
+    for stack in sorted(set(base.templates) & set(head.templates)):
+        reasons = rejected_updates(base.templates[stack], head.templates[stack])
+        if reasons:
+            found[stack] = reasons
+    return found
+
+
 def render(base: Assembly, head: Assembly, base_ref: str) -> str:
     lines = [f"# Infrastructure changes against `{base_ref}`", ""]
+    blocked = rejected(base, head)
+    for stack, reasons in blocked.items():
+        lines += [f"**AWS would reject the update of {stack}**: {reason}" for reason in reasons] + [""]
     any_change = False
     for stack in sorted(set(base.templates) | set(head.templates)):
         old, new = base.templates.get(stack, {}), head.templates.get(stack, {})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
@@ -26,16 +27,13 @@ class EndpointMonitoring(Construct):
         super().__init__(scope, id)
         self._dimensions = {"EndpointName": endpoint_name, "VariantName": variant_name}
         self._period = cdk.Duration.seconds(settings.period_in_seconds)
+        # The key of a topic created here (a given topic's key is not known at synth).
+        self.topic_key: kms.IKey | None = None
         if settings.topic_arn:
             self.topic = sns.Topic.from_topic_arn(self, "Topic", settings.topic_arn)
         else:
-            self.topic = sns.Topic(
-                self,
-                "Topic",
-                display_name=f"LLM endpoint alarms ({variant_name})",
-                enforce_ssl=True,
-                master_key=kms.Alias.from_alias_name(self, "TopicKey", "alias/aws/sns"),
-            )
+            self.topic = _alarm_topic(self, variant_name)
+            self.topic_key = self.topic.master_key
 
         def invocation(name: str, statistic: str) -> cloudwatch.Metric:
             return cloudwatch.Metric(
@@ -120,3 +118,47 @@ class EndpointMonitoring(Construct):
         )
         alarm.add_alarm_action(actions.SnsAction(self.topic))
         return alarm
+
+
+def _alarm_topic(scope: Construct, variant_name: str) -> sns.Topic:
+    """An encrypted topic CloudWatch alarms can publish to (docs/aws-contract.md, "Alarm topic").
+
+    CloudWatch needs a customer managed key whose policy lets it use the key (the AWS managed
+    `alias/aws/sns` key cannot allow it) and an Allow in the topic policy, both limited to this
+    account's alarms.
+    """
+    stack = cdk.Stack.of(scope)
+    from_alarms = {
+        "StringEquals": {"aws:SourceAccount": stack.account},
+        "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:*"},
+    }
+    cloudwatch_service = iam.ServicePrincipal("cloudwatch.amazonaws.com")
+    key = kms.Key(
+        scope,
+        "TopicKey",
+        description=f"Encrypts the alarm topic of an LLM endpoint ({variant_name})",
+        enable_key_rotation=True,
+        # Nothing stays encrypted under it once the topic is gone: delete it with the stack.
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+        pending_window=cdk.Duration.days(7),
+    )
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="AllowCloudWatchAlarmsToUseTheKey",
+            principals=[cloudwatch_service],
+            actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+            resources=["*"],  # in a key policy, "*" is this key
+            conditions=from_alarms,
+        )
+    )
+    topic = sns.Topic(scope, "Topic", display_name=f"LLM endpoint alarms ({variant_name})", enforce_ssl=True, master_key=key)
+    topic.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="AllowCloudWatchAlarmsToPublish",
+            principals=[cloudwatch_service],
+            actions=["sns:Publish"],
+            resources=[topic.topic_arn],
+            conditions=from_alarms,
+        )
+    )
+    return topic

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -74,6 +77,18 @@ class SageMakerExecutionRole(Construct):
             self.policy,
             f"AwsSolutions-IAM5[Resource::{nag_form(log_streams)}]",
             "Log streams are created per instance at run time; limited to endpoint log groups of this account and region.",
+        )
+
+    def grant_describe_alarms(self, alarms: Sequence[cloudwatch.IAlarm]) -> None:
+        """DescribeAlarms on the alarms that roll a blue/green update back.
+
+        SageMaker reads the auto-rollback alarms with the execution role during an update; without
+        this grant the guardrail cannot watch them (docs/aws-contract.md, "Rollback alarms").
+        """
+        self.policy.add_statements(
+            iam.PolicyStatement(
+                sid="ReadRollbackAlarms", actions=["cloudwatch:DescribeAlarms"], resources=[alarm.alarm_arn for alarm in alarms]
+            )
         )
 
     def grant_read_objects(self, sid: str, bucket_arn: str, key_pattern: str, *, why: str = "") -> None:

@@ -47,6 +47,7 @@ class LlmEndpoint(Construct):
         rollback_alarms: Sequence[cloudwatch.IAlarm] = (),
         model_bucket: s3.IBucket | None = None,
         weights_prefix: str | None = None,
+        retain_variant_properties: bool = False,
     ) -> None:
         """
         :param container: image, environment and model data of the variant.
@@ -61,6 +62,8 @@ class LlmEndpoint(Construct):
             endpoint's attributes (name the endpoint instead), or the template has a cycle.
         :param model_bucket: bucket of the staged weights; required when the container reads them.
         :param weights_prefix: key prefix (ending in /) of the staged weights in `model_bucket`.
+        :param retain_variant_properties: updates keep the variant's current instance count and
+            weight (set it when autoscaling owns the count); default: the new config's values.
         """
         super().__init__(scope, id)
         image = resolve_image(self, "ImageRegistry", container.image)
@@ -138,12 +141,18 @@ class LlmEndpoint(Construct):
                 )
             ],
         )
+        rollback_alarms = rollback_alarms if deployment and deployment.rollback_on_alarms else ()
+        if rollback_alarms:
+            self.execution_role.grant_describe_alarms(rollback_alarms)
         self.endpoint = sagemaker.CfnEndpoint(
             self,
             "Endpoint",
             endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
             endpoint_name=endpoint_name,
             deployment_config=_deployment_config(deployment, rollback_alarms) if deployment else None,
+            # With a scalable target, keep the instance count autoscaling set instead of resetting
+            # it to InitialInstanceCount at every update (a new EndpointConfig).
+            retain_all_variant_properties=True if retain_variant_properties else None,
         )
         self.variant_name = variant_name
 
@@ -164,7 +173,7 @@ def _deployment_config(
         linear_step_size=size(type="CAPACITY_PERCENT", value=deployment.linear_step_percent) if routing == "LINEAR" else None,
     )
     rollback = None
-    if deployment.rollback_on_alarms and alarms:
+    if alarms:
         rollback = sagemaker.CfnEndpoint.AutoRollbackConfigProperty(
             alarms=[sagemaker.CfnEndpoint.AlarmProperty(alarm_name=a.alarm_name) for a in alarms]
         )

@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
+
+from endpoints.endpoint_monitoring import EndpointMonitoring
+from endpoints.llm_endpoint import LlmEndpoint
 
 SMOKE_TEST_ROLE_PREFIX = "llm-smoke-test-"
 # The pipeline's CodeBuild role that runs scripts/smoke_test.py (named, so stages can trust it).
@@ -41,9 +43,19 @@ class SmokeTestAccess:
 
 
 class SmokeTestRole(Construct):
-    """Role `llm-smoke-test-<stage>-<variant>`: DescribeEndpoint and streaming on one endpoint."""
+    """Role `llm-smoke-test-<stage>-<variant>`: stream from one endpoint, and read back what the
+    post-deploy verification compares (its config, alarms, alarm topic and the topic's key)."""
 
-    def __init__(self, scope: Construct, id: str, *, access: SmokeTestAccess, variant: str, endpoint: sagemaker.CfnEndpoint) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        access: SmokeTestAccess,
+        variant: str,
+        endpoint: LlmEndpoint,
+        monitoring: EndpointMonitoring | None = None,
+    ) -> None:
         super().__init__(scope, id)
         principal = iam.AccountPrincipal(access.pipeline_account).with_conditions(
             {"ArnEquals": {"aws:PrincipalArn": access.runner_role_arn}}
@@ -55,15 +67,32 @@ class SmokeTestRole(Construct):
             assumed_by=principal,
             description=f"Assumed by the delivery pipeline to smoke-test the {variant} endpoint",
         )
-        self.policy = iam.ManagedPolicy(
-            self,
-            "Policy",
-            roles=[self.role],
-            statements=[
+        statements = [
+            # InvokeEndpointWithResponseStream is authorised by sagemaker:InvokeEndpoint (API reference).
+            iam.PolicyStatement(
+                sid="SmokeTestEndpoint",
+                actions=["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
+                resources=[endpoint.endpoint.ref],  # Ref of AWS::SageMaker::Endpoint is its ARN
+            ),
+            iam.PolicyStatement(
+                sid="VerifyEndpointConfig",
+                actions=["sagemaker:DescribeEndpointConfig"],
+                resources=[endpoint.endpoint_config.ref],  # its ARN, as for the endpoint
+            ),
+        ]
+        if monitoring is not None:
+            statements.append(
                 iam.PolicyStatement(
-                    sid="SmokeTestEndpoint",
-                    actions=["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
-                    resources=[endpoint.ref],  # Ref of AWS::SageMaker::Endpoint is its ARN
+                    sid="VerifyAlarms", actions=["cloudwatch:DescribeAlarms"], resources=[a.alarm_arn for a in monitoring.alarms]
                 )
-            ],
-        )
+            )
+            statements.append(
+                iam.PolicyStatement(sid="VerifyAlarmTopic", actions=["sns:GetTopicAttributes"], resources=[monitoring.topic.topic_arn])
+            )
+            if monitoring.topic_key is not None:
+                statements.append(
+                    iam.PolicyStatement(
+                        sid="VerifyAlarmTopicKey", actions=["kms:DescribeKey", "kms:GetKeyPolicy"], resources=[monitoring.topic_key.key_arn]
+                    )
+                )
+        self.policy = iam.ManagedPolicy(self, "Policy", roles=[self.role], statements=statements)

@@ -6,7 +6,9 @@ Synthesizes the base revision (in a temporary git worktree) and the working tree
 context, and reports per stack: resources added, removed, changed (with the properties), which
 changes replace resources and what that means here, the price per hour before and after, IAM
 statements added or removed, and cdk-nag acknowledgments added or removed. Needs no AWS access.
-Exit codes: 0 report written, 1 a synth failed (its error in the report), 2 usage.
+Exit codes: 0 report written, 1 a synth failed (its error in the report), 2 usage, 3 report
+written but AWS would reject the change as it stands (e.g. a new instance type for an autoscaled
+variant: the report says how to deploy it in two steps).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from config.loader import CDK_CLI_CONTEXT, project_context  # noqa: E402
-from delivery.review_report import Assembly, render  # noqa: E402
+from delivery.review_report import Assembly, rejected, render  # noqa: E402
 
 
 class SynthFailed(Exception):
@@ -81,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             base = base_assembly(args.base_ref, workdir, args.overrides)
             head = synthesize(ROOT, workdir / "head.out", args.overrides)
-            report, code = render(base, head, args.base_ref), 0
+            report, code = render(base, head, args.base_ref), 3 if rejected(base, head) else 0
         except SynthFailed as error:
             report, code = f"# Infrastructure changes against `{args.base_ref}`\n\n**Synth failed**\n\n```\n{error}\n```\n", 1
     if args.output:

@@ -27,11 +27,44 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The README's test command, then the synth of the same app (cdk-nag runs in both).
 SYNTH_COMMANDS = ("bash scripts/test.sh -q", "npx cdk synth")
 SMOKE_TEST_MAX_NEW_TOKENS = 64
+# Stack outputs the post-deploy verification compares with AWS: its flag, the variable's suffix.
+VERIFY_OUTPUTS = {
+    "EndpointConfigName": ("--endpoint-config-name", "ENDPOINT_CONFIG"),
+    "InstanceType": ("--instance-type", "INSTANCE_TYPE"),
+    "MinInstanceCount": ("--min-instances", "MIN_INSTANCES"),
+    "MaxInstanceCount": ("--max-instances", "MAX_INSTANCES"),
+    "AlarmNames": ("--alarm-names", "ALARMS"),
+    "AlarmTopicArn": ("--topic-arn", "ALARM_TOPIC"),
+}
 
 
 def pinned_cdk_cli_version() -> str:
     """The CDK CLI version of package.json, so the pipeline's own steps run the CLI we test with."""
     return json.loads((PROJECT_ROOT / "package.json").read_text())["devDependencies"]["aws-cdk"]
+
+
+LEGACY_USE_CONNECTION = "codestar-connections:UseConnection"
+
+
+def grant_connection_prefix(stack: cdk.Stack, connection_arn: str) -> list[iam.Policy]:
+    """Give every role CDK granted `codestar-connections:UseConnection` the action in the prefix of
+    the connection's own ARN as well.
+
+    CDK grants only the old prefix; IAM requires the action's service prefix to match the
+    resource's, and connections created since 2024 are `arn:aws:codeconnections:...`
+    (docs/aws-contract.md, "Pipeline source connection"). Returns the policies it extended.
+    """
+    service = connection_arn.split(":")[2]
+    if service == "codestar-connections":
+        return []
+    extended = []
+    for policy in (c for c in stack.node.find_all() if isinstance(c, iam.Policy)):
+        document = stack.resolve(policy.document)
+        actions = [a for s in document.get("Statement", []) for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
+        if LEGACY_USE_CONNECTION in actions:
+            policy.add_statements(iam.PolicyStatement(actions=[f"{service}:UseConnection"], resources=[connection_arn]))
+            extended.append(policy)
+    return extended
 
 
 class DeliveryStage(cdk.Stage):
@@ -103,6 +136,7 @@ class DeliveryPipelineStack(cdk.Stack):
                 post=[self._smoke_test(name, stage, stage_settings, source)],
             )
         self.pipeline.build_pipeline()
+        grant_connection_prefix(self, settings.connection_arn)
         # The runner's policy holds CodeBuild's generated grants beside the assume-role statements.
         acknowledge_pipeline_findings(self, self.pipeline, extra_policies=[self.smoke_test_runner.node.find_child("DefaultPolicy")])
 
@@ -117,12 +151,22 @@ class DeliveryPipelineStack(cdk.Stack):
             stage_role = role_arn(self.partition, settings.account, smoke_test_role_name(name, variant))
             self.smoke_test_runner.add_to_policy(iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[stage_role]))
             outputs[f"{key}_ENDPOINT"] = stack.endpoint_name_output
+            expected = []
+            for output_key, (flag, suffix) in VERIFY_OUTPUTS.items():
+                if output_key in stack.verification_outputs:
+                    variable = f"{key}_{suffix}"
+                    outputs[variable] = stack.verification_outputs[output_key]
+                    expected.append(f'{flag} "${variable}"')
             commands += [
                 f"aws configure set profile.smoke-{variant}.role_arn {stage_role}",
                 f"aws configure set profile.smoke-{variant}.credential_source EcsContainer",
                 # A non-zero exit (bad answer, endpoint not InService, stream error) fails the action.
                 f'.venv/bin/python scripts/smoke_test.py --endpoint-name "${key}_ENDPOINT" --variant {variant} '
                 f"--profile smoke-{variant} --region {settings.region} --max-new-tokens {SMOKE_TEST_MAX_NEW_TOKENS} --json",
+                # Then what CloudFormation cannot tell: the endpoint runs this deployment's config
+                # (not a silently rolled-back one), and its alarms can reach the topic.
+                f'.venv/bin/python scripts/verify_deployment.py --endpoint-name "${key}_ENDPOINT" {" ".join(expected)} '
+                f"--profile smoke-{variant} --region {settings.region} --json",
             ]
         return pipelines.CodeBuildStep(
             "SmokeTest", input=source, env_from_cfn_outputs=outputs, commands=commands, role=self.smoke_test_runner

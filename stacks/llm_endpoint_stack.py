@@ -76,6 +76,7 @@ class LlmEndpointStack(cdk.Stack):
             rollback_alarms=self.monitoring.rollback_alarms if self.monitoring else (),
             model_bucket=model_bucket,
             weights_prefix=prefix,
+            retain_variant_properties=settings.autoscaling.enabled,
         )
         if not instance_facts(settings.instance_type).nvme_instance_storage and not settings.kms_key_arn:
             cdk.Annotations.of(self.endpoint.endpoint_config).add_warning_v2(
@@ -93,7 +94,8 @@ class LlmEndpointStack(cdk.Stack):
             acknowledge(
                 self.endpoint.endpoint_config,
                 "HIPAA.Security-SageMakerEndpointConfigurationKMSKeyConfigured",
-                f"{settings.instance_type} serves from NVMe instance storage, encrypted at rest by the hardware; SageMaker rejects a KmsKeyId for it.",
+                f"{settings.instance_type} serves from NVMe instance storage, which a hardware module on the instance encrypts; "
+                "SageMaker's KmsKeyId does not encrypt instance local storage (docs/aws-contract.md, EndpointConfig KmsKeyId).",
             )
         if settings.autoscaling.enabled:
             self.scaling = EndpointScaling(
@@ -101,9 +103,30 @@ class LlmEndpointStack(cdk.Stack):
             )
             self.scaling.node.add_dependency(self.endpoint.endpoint)  # the variant must exist first
         if smoke_test is not None:
-            self.smoke_test_role = SmokeTestRole(self, "SmokeTest", access=smoke_test, variant=variant, endpoint=self.endpoint.endpoint)
+            self.smoke_test_role = SmokeTestRole(
+                self, "SmokeTest", access=smoke_test, variant=variant, endpoint=self.endpoint, monitoring=self.monitoring
+            )
         # What the smoke test reads to find and call the endpoint.
         self.endpoint_name_output = cdk.CfnOutput(self, "EndpointName", value=self.endpoint.endpoint.attr_endpoint_name)
+        # What the post-deploy verification (scripts/verify_deployment.py) compares with AWS.
+        scaling = settings.autoscaling
+        low, high = (scaling.min_capacity, scaling.max_capacity) if scaling.enabled else (settings.instance_count,) * 2
+        self.verification_outputs = {
+            "EndpointConfigName": cdk.CfnOutput(
+                self,
+                "EndpointConfigName",
+                value=self.endpoint.endpoint_config.attr_endpoint_config_name,
+                description="The EndpointConfig this deployment created: the endpoint must run it",
+            ),
+            "InstanceType": cdk.CfnOutput(self, "InstanceType", value=settings.instance_type),
+            "MinInstanceCount": cdk.CfnOutput(self, "MinInstanceCount", value=str(low)),
+            "MaxInstanceCount": cdk.CfnOutput(self, "MaxInstanceCount", value=str(high)),
+        }
+        if self.monitoring is not None:
+            self.verification_outputs |= {
+                "AlarmNames": cdk.CfnOutput(self, "AlarmNames", value=cdk.Fn.join(",", [a.alarm_name for a in self.monitoring.alarms])),
+                "AlarmTopicArn": cdk.CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn),
+            }
         self.variant_name_output = cdk.CfnOutput(self, "VariantName", value=settings.variant_name)
         self.serving_variant_output = cdk.CfnOutput(
             self, "ServingVariant", value=variant, description="tgi or lmi: which container serves the endpoint"

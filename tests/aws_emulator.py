@@ -20,14 +20,18 @@ encryption and tags (not versioning, public access block, logging, lifecycle, ow
 endpoint's EndpointName (moto generates one; the stack output follows it) and DeploymentConfig
 (blue/green and rollback are not simulated); termination protection (stored, not enforced: the
 bucket stack's destroy succeeds here and is refused on AWS); `{{resolve:secretsmanager:...}}`
-references (passed through as text); IAM policy semantics (nothing is authorised or denied).
+references (passed through as text); IAM policy semantics (nothing is authorised or denied);
+alarm actions (states are stored, no action runs: `AlarmActions` plays that part where a test
+needs a notification delivered).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -116,3 +120,46 @@ def detach_managed_policies(server: MotoServer, stack: str) -> list[str]:
                 iam.detach_role_policy(RoleName=role, PolicyArn=policy["PolicyArn"])
                 detached.append(policy["PolicyName"])
     return detached
+
+
+class AlarmActions:
+    """CloudWatch's part that moto lacks: moto stores alarm states but runs no alarm actions.
+
+    While open, a thread watches the alarms and, when one enters ALARM, publishes a notification
+    (the alarm's name and new state, as CloudWatch's message carries them) to each SNS topic among
+    its actions, as CloudWatch would; moto's SNS then delivers it to the topic's subscriptions.
+    """
+
+    def __init__(self, url: str, poll_s: float = 0.2) -> None:
+        self._clients = {
+            service: boto3.client(
+                service, endpoint_url=url, region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
+            )
+            for service in ("cloudwatch", "sns")
+        }
+        self._poll_s = poll_s
+        self._stop = threading.Event()
+        self._seen: dict[str, object] = {}
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> AlarmActions:
+        for alarm in self._clients["cloudwatch"].describe_alarms()["MetricAlarms"]:
+            self._seen[alarm["AlarmName"]] = alarm["StateUpdatedTimestamp"]  # only changes from now on
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._poll_s):
+            for alarm in self._clients["cloudwatch"].describe_alarms(StateValue="ALARM")["MetricAlarms"]:
+                changed = alarm["StateUpdatedTimestamp"]
+                if self._seen.get(alarm["AlarmName"]) == changed:
+                    continue
+                self._seen[alarm["AlarmName"]] = changed
+                message = json.dumps({"AlarmName": alarm["AlarmName"], "NewStateValue": "ALARM", "NewStateReason": alarm["StateReason"]})
+                for action in alarm.get("AlarmActions", []):
+                    if action.startswith("arn:aws:sns:"):
+                        self._clients["sns"].publish(TopicArn=action, Subject=f'ALARM: "{alarm["AlarmName"]}"', Message=message)

@@ -92,6 +92,7 @@ class Endpoint:
     name: str
     image: str = TGI_IMAGE
     status: str = "InService"
+    instance_count: int = 1
     failure_reason: str | None = None
     # Successive DescribeEndpoint statuses before `status` (e.g. ["Creating", "Creating"]).
     status_sequence: list[str] = field(default_factory=list)
@@ -247,6 +248,13 @@ class _Handler(BaseHTTPRequestHandler):
                 "EndpointArn": f"arn:aws:sagemaker:us-east-1:111122223333:endpoint/{endpoint.name}",
                 "EndpointConfigName": f"{endpoint.name}-config",
                 "EndpointStatus": state,
+                "ProductionVariants": [
+                    {
+                        "VariantName": "AllTraffic",
+                        "CurrentInstanceCount": endpoint.instance_count,
+                        "DesiredInstanceCount": endpoint.instance_count,
+                    }
+                ],
                 "CreationTime": now,
                 "LastModifiedTime": now,
             }

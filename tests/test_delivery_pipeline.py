@@ -13,7 +13,10 @@ from aws_cdk.assertions import Match, Template
 from checks.nag import add_checks
 from config.errors import ConfigError
 from config.loader import load_config
+from stacks.delivery_pipeline_stack import VERIFY_OUTPUTS
 from tests.conftest import build_app
+
+ENDPOINT_IDS = {"tgi": "EndpointTgi", "lmi": "EndpointLmi"}
 
 PIPELINE_ACCOUNT, DEV_ACCOUNT, PROD_ACCOUNT = "111111111111", "222222222222", "333333333333"
 CONNECTION = f"arn:aws:codeconnections:us-east-1:{PIPELINE_ACCOUNT}:connection/12345678-1234-1234-1234-123456789012"
@@ -79,6 +82,37 @@ def test_source_is_the_configured_repository_branch_and_connection(pipeline):
         # A git clone for the Build step (tests/test_infra_diff.py clones the checkout).
         "OutputArtifactFormat": "CODEBUILD_CLONE_REF",
     }
+
+
+def connection_grants(template: Template) -> dict[str, list[str]]:
+    """Policy logical id -> the UseConnection actions it allows on the connection."""
+    found = {}
+    for logical_id, policy in template.find_resources("AWS::IAM::Policy").items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            used = sorted(a for a in actions if a.endswith(":UseConnection"))
+            if used:
+                assert statement["Resource"] == CONNECTION
+                found[logical_id] = used
+    return found
+
+
+def test_every_role_that_uses_the_connection_may_use_it_under_its_codeconnections_prefix(pipeline):
+    # IAM: the action's service prefix must match the resource's; CDK grants only codestar-connections.
+    grants = connection_grants(pipeline)
+    assert len(grants) == 3  # the source action's role, the synth project's (git clone) and the smoke-test runner's
+    assert all(actions == ["codeconnections:UseConnection", "codestar-connections:UseConnection"] for actions in grants.values())
+
+
+def test_a_codestar_connections_arn_keeps_the_old_prefix_only(tmp_path):
+    old = CONNECTION.replace(":codeconnections:", ":codestar-connections:")
+    built = build_app(tmp_path, checks=False, **PIPELINE_CONTEXT | {"pipeline.connection_arn": old})
+    found = {}
+    for policy in Template.from_stack(built.pipeline).find_resources("AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if "UseConnection" in json.dumps(statement["Action"]):
+                found[json.dumps(statement["Action"])] = statement["Resource"]
+    assert found == {'"codestar-connections:UseConnection"': old}
 
 
 def test_synth_runs_the_readme_test_command_before_synthesizing(pipeline):
@@ -147,6 +181,13 @@ def test_after_deploying_each_stage_smoke_tests_every_endpoint_through_its_role(
         assert len(run) == 1
         assert f'--endpoint-name "${key}_ENDPOINT"' in run[0] and f"--region {region}" in run[0]
         assert f"--profile smoke-{variant}" in run[0] and run[0].endswith("--json")
+        # Then the post-deploy verification, with what the stack says it deployed.
+        (verify,) = [c for c in commands if c.startswith(".venv/bin/python scripts/verify_deployment.py") and f"smoke-{variant}" in c]
+        assert commands.index(verify) == commands.index(run[0]) + 1
+        for output, (flag, suffix) in VERIFY_OUTPUTS.items():
+            assert variables[f"{key}_{suffix}"] == f"#{{{namespaces[f'{stage}-Llm{ENDPOINT_IDS[variant]}']}.{output}}}"
+            assert f'{flag} "${key}_{suffix}"' in verify
+        assert f'--endpoint-name "${key}_ENDPOINT"' in verify and f"--region {region}" in verify and "--drill-alarms" not in verify
 
 
 def test_the_runner_may_assume_exactly_the_stage_smoke_test_roles(pipeline):
@@ -200,14 +241,39 @@ def test_stage_smoke_test_role_trusts_only_the_runner_and_may_only_call_its_endp
     assert trust["Principal"] == {"AWS": f"arn:aws:iam::{PIPELINE_ACCOUNT}:root"}
     assert trust["Condition"] == {"ArnEquals": {"aws:PrincipalArn": f"arn:aws:iam::{PIPELINE_ACCOUNT}:role/llm-pipeline-smoke-test-runner"}}
     (policy,) = tgi.find_resources("AWS::IAM::ManagedPolicy", {"Properties": {"Roles": [{"Ref": role_id}]}}).values()
-    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+    (config,) = tgi.find_resources("AWS::SageMaker::EndpointConfig")
+    alarms = sorted(tgi.find_resources("AWS::CloudWatch::Alarm"))
+    (topic,) = tgi.find_resources("AWS::SNS::Topic")
+    (key,) = tgi.find_resources("AWS::KMS::Key")
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    for statement in statements:
+        if statement["Sid"] == "VerifyAlarms":
+            statement["Resource"] = sorted(statement["Resource"], key=lambda r: r["Fn::GetAtt"][0])
+    assert statements == [
         {
+            # Streaming is authorised by sagemaker:InvokeEndpoint (API reference of InvokeEndpointWithResponseStream).
             "Sid": "SmokeTestEndpoint",
             "Effect": "Allow",
-            "Action": ["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
+            "Action": ["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
             "Resource": {"Ref": endpoint},
-        }
+        },
+        # What the post-deploy verification reads: this deployment's config, its alarms, topic and key.
+        {"Sid": "VerifyEndpointConfig", "Effect": "Allow", "Action": "sagemaker:DescribeEndpointConfig", "Resource": {"Ref": config}},
+        {
+            "Sid": "VerifyAlarms",
+            "Effect": "Allow",
+            "Action": "cloudwatch:DescribeAlarms",
+            "Resource": [{"Fn::GetAtt": [alarm, "Arn"]} for alarm in alarms],
+        },
+        {"Sid": "VerifyAlarmTopic", "Effect": "Allow", "Action": "sns:GetTopicAttributes", "Resource": {"Ref": topic}},
+        {
+            "Sid": "VerifyAlarmTopicKey",
+            "Effect": "Allow",
+            "Action": ["kms:DescribeKey", "kms:GetKeyPolicy"],
+            "Resource": {"Fn::GetAtt": [key, "Arn"]},
+        },
     ]
+    assert len(alarms) == 5
 
 
 def test_workstation_stacks_have_no_smoke_test_role_and_stay_in_the_app(built):

@@ -52,12 +52,52 @@ def test_latency_alarm_is_p90_in_milliseconds(seed_app):
     assert latency["Threshold"] == 60000
 
 
-def test_alarm_topic_is_created_encrypted_or_given(seed_app, tmp_path):
-    (topic,) = seed_app.template("tgi").find_resources("AWS::SNS::Topic").values()
-    assert topic["Properties"]["KmsMasterKeyId"]["Fn::Join"][1][-1] == ":alias/aws/sns"  # the AWS-managed SNS key
+def test_alarm_topic_is_encrypted_with_a_key_cloudwatch_may_use(seed_app):
+    # SNS: AWS event sources such as CloudWatch need a customer managed key whose policy allows
+    # them; the AWS managed alias/aws/sns key cannot (docs/aws-contract.md, "Alarm topic").
+    template = seed_app.template("tgi")
+    (key_id,) = template.find_resources("AWS::KMS::Key")
+    (topic,) = template.find_resources("AWS::SNS::Topic").values()
+    assert topic["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    key = template.find_resources("AWS::KMS::Key")[key_id]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    (statement,) = [s for s in key["KeyPolicy"]["Statement"] if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
+    assert statement["Effect"] == "Allow"
+    assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert_only_this_accounts_alarms(statement["Condition"])
+
+
+def test_alarm_topic_policy_lets_this_accounts_alarms_publish_over_tls_only(seed_app):
+    template = seed_app.template("tgi")
+    (topic_id,) = template.find_resources("AWS::SNS::Topic")
+    (policy,) = template.find_resources("AWS::SNS::TopicPolicy").values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    (allow,) = [s for s in statements if s["Effect"] == "Allow"]
+    assert (allow["Principal"], allow["Action"], allow["Resource"]) == (
+        {"Service": "cloudwatch.amazonaws.com"},
+        "sns:Publish",
+        {"Ref": topic_id},
+    )
+    assert_only_this_accounts_alarms(allow["Condition"])
+    (deny,) = [s for s in statements if s["Effect"] == "Deny"]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def assert_only_this_accounts_alarms(condition: dict) -> None:
+    assert condition["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert condition["ArnLike"]["aws:SourceArn"] == {
+        "Fn::Join": [
+            "",
+            ["arn:", {"Ref": "AWS::Partition"}, ":cloudwatch:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}, ":alarm:*"],
+        ]
+    }
+
+
+def test_a_given_alarm_topic_is_used_as_is(tmp_path):
     arn = "arn:aws:sns:us-east-1:111122223333:ops-alerts"
     given = build_app(tmp_path, checks=False, **{"variants.tgi.alarms.topic_arn": arn}).template("tgi")
     assert given.find_resources("AWS::SNS::Topic") == {}
+    assert given.find_resources("AWS::KMS::Key") == {}
     assert {a["AlarmActions"][0] for a in alarms_by_metric(given).values()} == {arn}
 
 
@@ -126,6 +166,13 @@ def test_scalable_target_is_the_variant_without_a_role(scaled):
         )
         == {}
     )
+
+
+def test_autoscaled_endpoint_keeps_its_instance_count_across_updates(scaled, seed_app):
+    # Without it every update (a new EndpointConfig) resets the fleet to InitialInstanceCount.
+    scaled.template("lmi").has_resource_properties("AWS::SageMaker::Endpoint", {"RetainAllVariantProperties": True})
+    (endpoint,) = seed_app.template("lmi").find_resources("AWS::SageMaker::Endpoint").values()
+    assert "RetainAllVariantProperties" not in endpoint["Properties"]  # the recipe's fixed fleet takes the config's count
 
 
 def test_target_tracking_on_concurrency_with_slow_scale_in(scaled):

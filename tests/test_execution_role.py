@@ -103,3 +103,21 @@ def test_no_secret_permission_is_granted(tgi):
 def test_model_waits_for_its_policy(tgi):
     (policy_id,) = tgi.find_resources("AWS::IAM::ManagedPolicy")
     tgi.has_resource("AWS::SageMaker::Model", {"DependsOn": Match.array_with([policy_id])})
+
+
+def test_role_reads_exactly_the_rollback_alarms(tgi):
+    # Deployment guardrails read the auto-rollback alarms with the execution role.
+    (endpoint,) = tgi.find_resources("AWS::SageMaker::Endpoint").values()
+    rollback = [a["AlarmName"]["Ref"] for a in endpoint["Properties"]["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]]
+    statement = policy_statements(tgi)["ReadRollbackAlarms"]
+    assert statement["Action"] == "cloudwatch:DescribeAlarms"
+    assert sorted(r["Fn::GetAtt"][0] for r in statement["Resource"]) == sorted(rollback)
+    assert all(r["Fn::GetAtt"][1] == "Arn" for r in statement["Resource"])
+
+
+def test_without_rollback_the_role_reads_no_alarm(tmp_path):
+    from tests.conftest import build_app
+
+    template = build_app(tmp_path, checks=False, **{"variants.tgi.deployment.rollback_on_alarms": "false"}).template("tgi")
+    assert "ReadRollbackAlarms" not in policy_statements(template)
+    assert "cloudwatch:DescribeAlarms" not in rendered(policy_statements(template))

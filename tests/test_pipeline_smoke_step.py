@@ -17,6 +17,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import boto3
 import pytest
 from aws_cdk.assertions import Template
 
@@ -24,6 +25,7 @@ from tests.aws_loopback import LMI_IMAGE, TGI_IMAGE, Endpoint, HttpError, Stream
 from tests.conftest import ROOT, build_app
 from tests.stream_samples import TEXT, lmi_json_document, tgi_sse
 from tests.test_delivery_pipeline import DEV_ACCOUNT, PIPELINE_CONTEXT, build_commands, stage_actions
+from tests.test_verify_deployment import Deployment
 
 CONTAINER_KEY = "ASIACONTAINERFAKE0001"  # obviously fake; what CodeBuild's endpoint would hand out
 
@@ -110,6 +112,10 @@ def step_env(tmp_path, loopback_aws, moto_url):
         "AWS_CONTAINER_CREDENTIALS_FULL_URI": credentials.url,
         "AWS_ENDPOINT_URL": loopback_aws.url,
         "AWS_ENDPOINT_URL_STS": moto_url,
+        # The verification's alarm, topic and key reads (moto); SageMaker stays on the loopback server.
+        "AWS_ENDPOINT_URL_CLOUDWATCH": moto_url,
+        "AWS_ENDPOINT_URL_SNS": moto_url,
+        "AWS_ENDPOINT_URL_KMS": moto_url,
         "AWS_EC2_METADATA_DISABLED": "true",
     }
     yield env, config_path, credentials
@@ -118,18 +124,64 @@ def step_env(tmp_path, loopback_aws, moto_url):
 
 def endpoints(loopback_aws, name: str, tgi_answer, lmi_answer) -> tuple[Endpoint, Endpoint]:
     return (
-        loopback_aws.add_endpoint(Endpoint(f"Dev-LlmEndpointTgi-{name}", image=TGI_IMAGE, answers=[tgi_answer])),
+        loopback_aws.add_endpoint(Endpoint(f"Dev-LlmEndpointTgi-{name}", image=TGI_IMAGE, answers=[tgi_answer], instance_count=2)),
         loopback_aws.add_endpoint(Endpoint(f"Dev-LlmEndpointLmi-{name}", image=LMI_IMAGE, answers=[lmi_answer])),
     )
 
 
-def test_step_streams_from_both_endpoints_as_the_assumed_stage_roles(dev_smoke_commands, step_env, loopback_aws):
+def stage_outputs(moto_url: str, tgi: Endpoint, lmi: Endpoint, *, tgi_config: str | None = None) -> dict[str, str]:
+    """The variables CodePipeline fills from the stage's stack outputs, for endpoints on the
+    loopback server and alarms and topics in moto, created in the dev account (as the stage role)."""
+    variables = {}
+    for key, endpoint, count in (("TGI", tgi, "2"), ("LMI", lmi, "1")):
+        role = f"arn:aws:iam::{DEV_ACCOUNT}:role/llm-smoke-test-dev-{key.lower()}"
+        deployment = Deployment(as_role(moto_url, role)).create()
+        variables |= {
+            f"{key}_ENDPOINT": endpoint.name,
+            f"{key}_ENDPOINT_CONFIG": f"{endpoint.name}-config",
+            f"{key}_INSTANCE_TYPE": "ml.g5.12xlarge",
+            f"{key}_MIN_INSTANCES": count,
+            f"{key}_MAX_INSTANCES": count,
+            f"{key}_ALARMS": deployment.outputs["AlarmNames"],
+            f"{key}_ALARM_TOPIC": deployment.outputs["AlarmTopicArn"],
+        }
+    if tgi_config:
+        variables["TGI_ENDPOINT_CONFIG"] = tgi_config
+    return variables
+
+
+def as_role(moto_url: str, role_arn: str):
+    """Clients with a session of `role_arn` from moto's STS: moto keeps their resources in the role's account."""
+    sts = boto3.client("sts", endpoint_url=moto_url, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+    credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName="test-setup")["Credentials"]
+    return lambda service: boto3.client(
+        service,
+        endpoint_url=moto_url,
+        region_name="us-east-1",
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+
+
+def test_step_streams_from_both_endpoints_then_verifies_them_as_the_assumed_stage_roles(
+    dev_smoke_commands, step_env, loopback_aws, moto_url
+):
     env, config_path, credentials = step_env
     tgi, lmi = endpoints(loopback_aws, "ok", Stream(tgi_sse(), "text/event-stream"), Stream(lmi_json_document(), "application/json"))
-    results = run_step(dev_smoke_commands, env | {"TGI_ENDPOINT": tgi.name, "LMI_ENDPOINT": lmi.name}, config_path)
-    assert [r.returncode for r in results] == [0, 0], [r.stderr for r in results]
+    results = run_step(dev_smoke_commands, env | stage_outputs(moto_url, tgi, lmi), config_path)
+    assert [r.returncode for r in results] == [0, 0, 0, 0], [r.stderr for r in results]
     documents = [json.loads(r.stdout) for r in results]
-    assert [(d["endpoint"], d["variant"], d["text"]) for d in documents] == [(tgi.name, "tgi", TEXT), (lmi.name, "lmi", TEXT)]
+    streams, verifications = documents[0::2], documents[1::2]
+    assert [(d["endpoint"], d["variant"], d["text"]) for d in streams] == [(tgi.name, "tgi", TEXT), (lmi.name, "lmi", TEXT)]
+    for verification in verifications:
+        assert [(c["check"], c["ok"], c["unverified"]) for c in verification["checks"]] == [
+            ("endpoint-config", True, False),
+            ("capacity", True, False),
+            ("alarms", True, False),
+            ("alarm-state", True, False),
+            ("topic", True, False),
+        ]
     config = configparser.ConfigParser()
     config.read(config_path)
     assert config["profile smoke-tgi"]["role_arn"] == f"arn:aws:iam::{DEV_ACCOUNT}:role/llm-smoke-test-dev-tgi"
@@ -142,7 +194,19 @@ def test_step_streams_from_both_endpoints_as_the_assumed_stage_roles(dev_smoke_c
     assert credentials.requests >= 1
 
 
-def test_a_bad_answer_fails_the_step_with_the_smoke_tests_exit_code(dev_smoke_commands, step_env, loopback_aws):
+def test_a_rolled_back_endpoint_fails_the_step_after_its_smoke_test(dev_smoke_commands, step_env, loopback_aws, moto_url):
+    env, config_path, _ = step_env
+    tgi, lmi = endpoints(
+        loopback_aws, "rolled-back", Stream(tgi_sse(), "text/event-stream"), Stream(lmi_json_document(), "application/json")
+    )
+    variables = stage_outputs(moto_url, tgi, lmi, tgi_config="LlmEndpointEndpointConfig-NEW")
+    results = run_step(dev_smoke_commands, env | variables, config_path)
+    assert [r.returncode for r in results] == [0, 10]  # streams fine, but runs the old config: the pipeline stops
+    assert "runs Dev-LlmEndpointTgi-rolled-back-config, not LlmEndpointEndpointConfig-NEW" in results[1].stderr
+    assert lmi.invocations == []
+
+
+def test_a_bad_answer_fails_the_step_with_the_smoke_tests_exit_code(dev_smoke_commands, step_env, loopback_aws, moto_url):
     env, config_path, _ = step_env
     tgi, lmi = endpoints(
         loopback_aws,
@@ -150,7 +214,7 @@ def test_a_bad_answer_fails_the_step_with_the_smoke_tests_exit_code(dev_smoke_co
         HttpError(424, "ModelError", "Received server error (500) from primary"),
         Stream(lmi_json_document(), "application/json"),
     )
-    results = run_step(dev_smoke_commands, env | {"TGI_ENDPOINT": tgi.name, "LMI_ENDPOINT": lmi.name}, config_path)
+    results = run_step(dev_smoke_commands, env | stage_outputs(moto_url, tgi, lmi), config_path)
     assert [r.returncode for r in results] == [5]  # request rejected; CodeBuild stops the phase there
     assert json.loads(results[0].stdout)["exit_code"] == 5
     assert "Traceback" not in results[0].stderr

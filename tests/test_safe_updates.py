@@ -8,6 +8,7 @@ import pytest
 from aws_cdk.assertions import Match
 
 from config.loader import load_config
+from delivery.review_report import rejected_updates
 from delivery.template_changes import compare
 from tests.conftest import build_app
 
@@ -145,3 +146,32 @@ def test_traffic_shifting_must_fit_the_fleet(overrides, message):
     # SageMaker: a canary is at most half of the fleet, a linear step 10-50 % of it.
     with pytest.raises(Exception, match=re.escape(message)):
         load_config(overrides)
+
+
+SCALED = {"variants.tgi.autoscaling.enabled": "true"}
+
+
+@pytest.fixture(scope="module")
+def scaled_template(tmp_path_factory):
+    return build_app(tmp_path_factory.mktemp("scaled"), checks=False, **SCALED).template("tgi").to_json()
+
+
+def test_new_instance_type_of_an_autoscaled_variant_is_reported_as_rejected_with_the_way_through(tmp_path, scaled_template):
+    # SageMaker fails an update that changes the instance type of a registered scalable target.
+    bigger = build_app(tmp_path, checks=False, **SCALED, **{"variants.tgi.instance_type": "ml.g5.24xlarge"}).template("tgi").to_json()
+    (reason,) = rejected_updates(scaled_template, bigger)
+    assert "endpoint `LlmEndpointTgi` variant `AllTraffic` changes instance type ml.g5.12xlarge -> ml.g5.24xlarge" in reason
+    assert "first with `variants.tgi.autoscaling.enabled=false`" in reason
+
+
+def test_turning_autoscaling_off_in_the_same_change_is_still_rejected(tmp_path, scaled_template):
+    # The old scalable target is deleted only in the clean-up phase, after the endpoint update.
+    bigger = build_app(tmp_path, checks=False, **{"variants.tgi.instance_type": "ml.g5.24xlarge"}).template("tgi").to_json()
+    assert len(rejected_updates(scaled_template, bigger)) == 1
+
+
+def test_the_second_step_and_other_changes_of_an_autoscaled_variant_are_accepted(tmp_path, seed_templates, scaled_template):
+    second_step = build_app(tmp_path, checks=False, **SCALED, **{"variants.tgi.instance_type": "ml.g5.24xlarge"}).template("tgi").to_json()
+    assert rejected_updates(seed_templates["tgi"], second_step) == []  # no scalable target before this deploy
+    more = build_app(tmp_path / "more", checks=False, **SCALED, **{"variants.tgi.autoscaling.max_capacity": "4"}).template("tgi").to_json()
+    assert rejected_updates(scaled_template, more) == []

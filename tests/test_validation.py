@@ -197,7 +197,11 @@ def test_rejects_option_model_id_in_serving_properties():
 def test_rejects_volume_settings_on_nvme_families(field, value, instance_type):
     line = fails(**{"variants__tgi__instance_type": instance_type, f"variants__tgi__{field}": value})
     family = instance_type.split(".")[1]
-    assert f"variants.tgi.{field}" in line and f"SageMaker rejects it on {family} instances" in line
+    expected = {
+        "kms_key_arn": f"has no effect on {family} instances: their NVMe instance storage is encrypted by a hardware module",
+        "volume_size_in_gb": f"SageMaker refuses a volume size on {family} instances",
+    }[field]
+    assert f"variants.tgi.{field}" in line and expected in line and line.endswith("leave it unset")
 
 
 def test_accepts_volume_settings_on_ebs_families():
@@ -358,3 +362,38 @@ def test_rejects_alarm_percentages_and_topic():
     lines = problems(**ctx(variants__tgi__alarms__disk_utilization_percent="150", variants__tgi__alarms__topic_arn="ops-alerts"))
     assert any("variants.tgi.alarms.disk_utilization_percent = 150.0: a percentage in (0, 100]" in line for line in lines)
     assert any("variants.tgi.alarms.topic_arn = 'ops-alerts': an SNS topic ARN" in line for line in lines)
+
+
+def test_rejects_an_empty_model_id_by_name():
+    assert only(**{"model.id": ""}) == ("config error: model.id = '': a Hugging Face hub model id like meta-llama/Llama-2-13b-chat-hf")
+
+
+def test_rejects_zero_max_capacity_by_name():
+    lines = problems(**ctx(variants__tgi__autoscaling__enabled="true", variants__tgi__autoscaling__max_capacity="0"))
+    assert lines == ["config error: variants.tgi.autoscaling.max_capacity = 0: at least 1 instance"]
+
+
+@pytest.mark.parametrize("period", ["10", "20", "30", "60", "300"])
+def test_accepts_cloudwatch_alarm_periods(period):
+    assert load_config(ctx(variants__tgi__alarms__period_in_seconds=period)).variants.tgi.alarms.period_in_seconds == int(period)
+
+
+@pytest.mark.parametrize("period", ["0", "15", "45", "90"])
+def test_rejects_other_alarm_periods(period):
+    assert fails(variants__tgi__alarms__period_in_seconds=period) == (
+        f"config error: variants.tgi.alarms.period_in_seconds = {period}: 10, 20, 30 or a multiple of 60"
+    )
+
+
+def test_alarm_evaluation_is_at_most_a_day_for_periods_under_an_hour():
+    assert load_config(ctx(variants__tgi__alarms__period_in_seconds="900", variants__tgi__alarms__evaluation_periods="96"))
+    assert fails(variants__tgi__alarms__period_in_seconds="900", variants__tgi__alarms__evaluation_periods="97") == (
+        "config error: variants.tgi.alarms.evaluation_periods = 97: at most 96 with a period of 900 s (CloudWatch evaluates at most 1 day(s))"
+    )
+
+
+def test_alarm_evaluation_is_at_most_seven_days_for_hourly_periods():
+    assert load_config(ctx(variants__tgi__alarms__period_in_seconds="3600", variants__tgi__alarms__evaluation_periods="100"))
+    assert "at most 84 with a period of 7200 s" in fails(
+        variants__tgi__alarms__period_in_seconds="7200", variants__tgi__alarms__evaluation_periods="85"
+    )
