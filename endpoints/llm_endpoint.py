@@ -15,6 +15,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from checks.checkov_skips import skip_checkov
 from config.settings import DeploymentSettings
 from containers.container_spec import ContainerSpec
 from endpoints.container_image import resolve_image
@@ -122,6 +123,18 @@ class LlmEndpoint(Construct):
         )
         # The container starts only once the role can pull the image and read model data.
         self.model.node.add_dependency(self.execution_role.policy)
+        if not container.mounts_staged_weights:
+            source = (
+                "copies the staged weights from the model bucket itself"
+                if container.reads_staged_weights
+                else "downloads the weights from the Hugging Face Hub at start-up"
+            )
+            skip_checkov(
+                self.model,
+                "CKV_AWS_370",
+                f"Network isolation is off because the container {source}; weights_loading=s3 mounts the staged weights "
+                "with network isolation on.",
+            )
 
         self.endpoint_config = sagemaker.CfnEndpointConfig(
             self,

@@ -18,6 +18,7 @@ from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_iam as iam
 from aws_cdk import pipelines
 
+from checks.checkov_skips import skip_checkov
 from checks.nag import acknowledge, flatten_reference, policy_statements, statement_findings
 
 _ARTIFACTS = "the pipeline's artifact bucket (and its replica in each other stage region): source and cloud assembly of each run"
@@ -79,18 +80,25 @@ def acknowledge_pipeline_findings(stack: cdk.Stack, pipeline: pipelines.CodePipe
         for finding, reason in reviewed.items():
             if finding not in unreviewed:
                 acknowledge(policy, finding, reason)
+                if finding == "AwsSolutions-IAM5[Resource::*]":
+                    # checkov's "write access without constraints" is the same reviewed statement.
+                    skip_checkov(policy, "CKV_AWS_111", reason)
     code_pipeline = pipeline.pipeline
-    acknowledge(
-        code_pipeline.artifact_bucket,
-        "AwsSolutions-S1",
-        "Holds only this pipeline's run artifacts, encrypted with its KMS key; CloudTrail records the pipeline's access. "
+    buckets = {
+        code_pipeline.artifact_bucket: "Holds only this pipeline's run artifacts, encrypted with its KMS key; CloudTrail records the pipeline's access. "
         "Server access logs would need a log bucket per pipeline region for no extra review value.",
-    )
+    }
     for support in code_pipeline.cross_region_support.values():
-        acknowledge(
-            support.replication_bucket,
-            "AwsSolutions-S1",
-            "CDK Pipelines' replica of the artifact bucket in a stage's region: the same artifacts, encrypted with the support stack's key.",
+        buckets[support.replication_bucket] = (
+            "CDK Pipelines' replica of the artifact bucket in a stage's region: the same artifacts, encrypted with the support stack's key."
+        )
+    for bucket, reason in buckets.items():
+        acknowledge(bucket, "AwsSolutions-S1", reason)
+        skip_checkov(bucket, "CKV_AWS_18", reason)
+        skip_checkov(
+            bucket,
+            "CKV_AWS_21",
+            "Each run writes its artifacts under new keys and never overwrites one; the source of every run stays in git, so versions would hold nothing to recover.",
         )
 
 

@@ -78,6 +78,36 @@ def us_east_1_app(tmp_path_factory: pytest.TempPathFactory) -> BuiltApp:
     return build_app(tmp_path_factory.mktemp("us-east-1"), account="111122223333", region="us-east-1")
 
 
+PIPELINE_ACCOUNT, DEV_ACCOUNT, PROD_ACCOUNT = "111111111111", "222222222222", "333333333333"
+CONNECTION = f"arn:aws:codeconnections:us-east-1:{PIPELINE_ACCOUNT}:connection/12345678-1234-1234-1234-123456789012"
+PIPELINE_CONTEXT = {
+    "pipeline.enabled": "true",
+    "pipeline.repository": "acme/llm-endpoints",
+    "pipeline.branch": "release",
+    "pipeline.connection_arn": CONNECTION,
+    "pipeline.account": PIPELINE_ACCOUNT,
+    "pipeline.region": "us-east-1",
+    "pipeline.dev.account": DEV_ACCOUNT,
+    "pipeline.dev.region": "us-east-1",
+    "pipeline.prod.account": PROD_ACCOUNT,
+    "pipeline.prod.region": "eu-west-1",
+    # Two TGI instances: prod's default gives it a canary; LMI (one instance) updates all at once.
+    "variants.tgi.instance_count": "2",
+}
+
+
+@pytest.fixture(scope="session")
+def pipeline_app(tmp_path_factory: pytest.TempPathFactory) -> BuiltApp:
+    """The app with the pipeline, synthesized once: AwsSolutions over everything (what `cdk synth`
+    runs), HIPAA over the stages' stacks as over the workstation stacks; a finding raises."""
+    built = build_app(tmp_path_factory.mktemp("pipeline"), checks=False, **PIPELINE_CONTEXT)
+    add_checks(built.app)
+    for stage in built.pipeline.stages.values():
+        add_checks(stage, hipaa=True)
+    built.assembly = built.synth()
+    return built
+
+
 @pytest.fixture(scope="session")
 def tgi(seed_app: BuiltApp) -> Template:
     return seed_app.template("tgi")

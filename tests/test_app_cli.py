@@ -67,7 +67,7 @@ def test_unknown_profile_stops_the_synth(tmp_path):
 
 
 def test_synth_also_writes_the_pipeline_and_its_stages_when_configured(tmp_path):
-    from tests.test_delivery_pipeline import PIPELINE_CONTEXT
+    from tests.conftest import PIPELINE_CONTEXT
 
     result = cdk_synth(tmp_path, *(arg for key, value in PIPELINE_CONTEXT.items() for arg in ("-c", f"{key}={value}")), pipeline=True)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -10,7 +11,7 @@ import pytest
 from aws_cdk import aws_iam as iam
 from cfnlint.api import ManualArgs, lint
 
-from tests.conftest import build_app
+from tests.conftest import ROOT, build_app
 
 PROFILE_CONTEXTS = {
     "seed-agnostic": {},
@@ -33,10 +34,15 @@ PROFILE_CONTEXTS = {
 }
 
 
-@pytest.fixture(scope="module", params=sorted(PROFILE_CONTEXTS))
-def assembly(request, tmp_path_factory) -> cdk.cx_api.CloudAssembly:
+@pytest.fixture(scope="module")
+def profile_assemblies(tmp_path_factory) -> dict[str, cdk.cx_api.CloudAssembly]:
     # app.synth() runs the nag plugins; a finding raises here.
-    return build_app(tmp_path_factory.mktemp(request.param), **PROFILE_CONTEXTS[request.param]).synth()
+    return {name: build_app(tmp_path_factory.mktemp(name), **context).synth() for name, context in PROFILE_CONTEXTS.items()}
+
+
+@pytest.fixture(params=sorted(PROFILE_CONTEXTS))
+def assembly(request, profile_assemblies) -> cdk.cx_api.CloudAssembly:
+    return profile_assemblies[request.param]
 
 
 def test_nag_packs_report_no_unacknowledged_findings(assembly):
@@ -94,3 +100,57 @@ def test_cfn_lint_catches_a_bad_timeout():
         }
     }
     assert any("7200" in str(match) for match in lint_template(template))
+
+
+CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
+# What each reviewed checkov skip is for: (check, resource type) -> where it applies.
+EXPECTED_SKIPS = {
+    ("CKV_AWS_18", "AWS::S3::Bucket"),  # the access-log bucket; the pipeline's artifact buckets
+    ("CKV_AWS_21", "AWS::S3::Bucket"),  # the pipeline's artifact buckets (per-run keys, never overwritten)
+    ("CKV_AWS_370", "AWS::SageMaker::Model"),  # hub and s3-download modes: the container fetches its weights
+    ("CKV_AWS_111", "AWS::IAM::Policy"),  # CDK Pipelines' reviewed Resource::* grants
+}
+
+
+def run_checkov(directory: Path) -> list[dict]:
+    """checkov's CloudFormation checks over every template in `directory`, as JSON reports."""
+    result = subprocess.run(
+        [str(CHECKOV), "-d", str(directory), "--framework", "cloudformation", "--output", "json", "--skip-download"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode in (0, 1), result.stderr[-2000:]
+    reports = json.loads(result.stdout)
+    return reports if isinstance(reports, list) else [reports]
+
+
+def collect_templates(directory: Path, into: Path, prefix: str) -> None:
+    """Every stack template of an assembly, nested stage assemblies included."""
+    for template in directory.rglob("*.template.json"):
+        (into / f"{prefix}-{template.parent.name}-{template.name}").write_text(template.read_text())
+
+
+def test_checkov_finds_nothing_in_any_template_but_the_canary(profile_assemblies, pipeline_app, tmp_path):
+    for name, built in profile_assemblies.items():
+        collect_templates(Path(built.directory), tmp_path, name)
+    collect_templates(Path(pipeline_app.assembly.directory), tmp_path, "pipeline")
+    scanned = sorted(p.name for p in tmp_path.iterdir())
+    assert len(scanned) >= 3 * len(PROFILE_CONTEXTS) + 6  # bucket and endpoints per profile; pipeline, support and stages
+    # The canary: the seed TGI template without its checkov metadata must fail (checkov is live).
+    canary = json.loads((Path(profile_assemblies["seed-agnostic"].directory) / "LlmEndpointTgi.template.json").read_text())
+    for resource in canary["Resources"].values():
+        resource.get("Metadata", {}).pop("checkov", None)
+    (tmp_path / "canary.template.json").write_text(json.dumps(canary))
+
+    reports = run_checkov(tmp_path)
+    failed = sorted(
+        (Path(c["file_abs_path"]).name, c["check_id"], c["resource"].split(".")[0]) for r in reports for c in r["results"]["failed_checks"]
+    )
+    assert failed == [("canary.template.json", "CKV_AWS_370", "AWS::SageMaker::Model")]
+    skipped = [c for r in reports for c in r["results"]["skipped_checks"]]
+    assert {(c["check_id"], c["resource"].split(".")[0]) for c in skipped} == EXPECTED_SKIPS
+    reasons = [c["check_result"].get("suppress_comment", "") for c in skipped]
+    assert all(len(reason) > 40 and reason != "No comment provided" for reason in reasons), reasons
+    # Network isolation is off only where the container fetches its weights: never in the staged profile.
+    assert not [c for c in skipped if c["check_id"] == "CKV_AWS_370" and "staged-agnostic" in c["file_abs_path"]]

@@ -10,42 +10,17 @@ import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
 
-from checks.nag import add_checks
 from config.errors import ConfigError
 from config.loader import load_config
 from stacks.delivery_pipeline_stack import VERIFY_OUTPUTS
-from tests.conftest import build_app
+from tests.conftest import CONNECTION, DEV_ACCOUNT, PIPELINE_ACCOUNT, PIPELINE_CONTEXT, PROD_ACCOUNT, build_app
 
 ENDPOINT_IDS = {"tgi": "EndpointTgi", "lmi": "EndpointLmi"}
 
-PIPELINE_ACCOUNT, DEV_ACCOUNT, PROD_ACCOUNT = "111111111111", "222222222222", "333333333333"
-CONNECTION = f"arn:aws:codeconnections:us-east-1:{PIPELINE_ACCOUNT}:connection/12345678-1234-1234-1234-123456789012"
-PIPELINE_CONTEXT = {
-    "pipeline.enabled": "true",
-    "pipeline.repository": "acme/llm-endpoints",
-    "pipeline.branch": "release",
-    "pipeline.connection_arn": CONNECTION,
-    "pipeline.account": PIPELINE_ACCOUNT,
-    "pipeline.region": "us-east-1",
-    "pipeline.dev.account": DEV_ACCOUNT,
-    "pipeline.dev.region": "us-east-1",
-    "pipeline.prod.account": PROD_ACCOUNT,
-    "pipeline.prod.region": "eu-west-1",
-    # Two TGI instances: prod's default gives it a canary; LMI (one instance) updates all at once.
-    "variants.tgi.instance_count": "2",
-}
-
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    # AwsSolutions over everything (what `cdk synth` runs), HIPAA over the stages' stacks as over
-    # the workstation stacks; a finding raises in synth().
-    built = build_app(tmp_path_factory.mktemp("pipeline"), checks=False, **PIPELINE_CONTEXT)
-    add_checks(built.app)
-    for stage in built.pipeline.stages.values():
-        add_checks(stage, hipaa=True)
-    built.assembly = built.synth()
-    return built
+def built(pipeline_app):
+    return pipeline_app
 
 
 @pytest.fixture(scope="module")

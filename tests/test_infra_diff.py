@@ -69,8 +69,7 @@ def test_unknown_base_revision_is_a_usage_error():
 def test_with_the_pipeline_the_report_covers_each_stage_stack(tmp_path):
     # What the pipeline deploys lives in nested assemblies: each stage's stacks are reviewed by name.
     from delivery.review_report import Assembly, render
-    from tests.conftest import build_app
-    from tests.test_delivery_pipeline import PIPELINE_CONTEXT
+    from tests.conftest import PIPELINE_CONTEXT, build_app
 
     # PIPELINE_CONTEXT runs two TGI instances: 2 x $7.09 -> 2 x $20.36 per hour.
     resized = {"variants.tgi.instance_type": "ml.g5.48xlarge", "variants.tgi.num_gpus": "8"}

@@ -22,9 +22,9 @@ import pytest
 from aws_cdk.assertions import Template
 
 from tests.aws_loopback import LMI_IMAGE, TGI_IMAGE, Endpoint, HttpError, Stream
-from tests.conftest import ROOT, build_app
+from tests.conftest import DEV_ACCOUNT, PIPELINE_CONTEXT, ROOT, build_app
 from tests.stream_samples import TEXT, lmi_json_document, tgi_sse
-from tests.test_delivery_pipeline import DEV_ACCOUNT, PIPELINE_CONTEXT, build_commands, stage_actions
+from tests.test_delivery_pipeline import build_commands, stage_actions
 from tests.test_verify_deployment import Deployment
 
 CONTAINER_KEY = "ASIACONTAINERFAKE0001"  # obviously fake; what CodeBuild's endpoint would hand out
