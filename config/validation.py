@@ -296,10 +296,20 @@ def _check_operations(path: str, variant: VariantSettings, config: AppConfig) ->
     for name, (low, high) in {
         "wait_interval_in_seconds": (0, 3600),
         "termination_wait_in_seconds": (0, 3600),
-        "maximum_execution_timeout_in_seconds": (600, 14400),
+        "maximum_execution_timeout_in_seconds": (600, 28800),
     }.items():
         if not low <= getattr(deployment, name) <= high:
             problems.append(Problem(f"{path}.deployment.{name}", getattr(deployment, name), f"{low}..{high} seconds"))
+    waits = deployment.wait_interval_in_seconds + deployment.termination_wait_in_seconds
+    if 600 <= deployment.maximum_execution_timeout_in_seconds <= waits:
+        # SageMaker: the timeout should be larger than the bake and termination waits together.
+        problems.append(
+            Problem(
+                f"{path}.deployment.maximum_execution_timeout_in_seconds",
+                deployment.maximum_execution_timeout_in_seconds,
+                f"more than wait_interval_in_seconds + termination_wait_in_seconds ({waits} s), plus the time a new fleet takes to start",
+            )
+        )
     if deployment.rollback_on_alarms and not alarms.enabled:
         problems.append(
             Problem(

@@ -127,12 +127,22 @@ def rejected_updates(old: dict, new: dict) -> list[str]:
     """Updates of this stack that AWS rejects, each with the way through.
 
     SageMaker fails an update that changes the instance type of a variant registered as a
-    scalable target (docs/aws-contract.md, "Autoscaling and updates"). The registration lasts
-    until the stack's clean-up phase, after the endpoint update, even when the change removes it.
+    scalable target (docs/aws-contract.md, "Autoscaling and updates"); the registration lasts until
+    the stack's clean-up phase, after the endpoint update, even when the change removes it. A
+    blue/green update also needs the new config to keep the variant's name.
     """
     serving = new.get("Outputs", {}).get("ServingVariant", {}).get("Value") or "<variant>"
     before, after = _variant_instance_types(old), _variant_instance_types(new)
     found = []
+    for endpoint in sorted({e for e, _ in before} & {e for e, _ in after}):
+        old_names = sorted(v for e, v in before if e == endpoint)
+        new_names = sorted(v for e, v in after if e == endpoint)
+        if old_names != new_names:
+            found.append(
+                f"endpoint `{endpoint}` renames its variant {', '.join(old_names)} -> {', '.join(new_names)}: a blue/green update "
+                f"needs the same variant name in the new config. Keep `variants.{serving}.variant_name`, or deploy the new name under "
+                f"a new `variants.{serving}.endpoint_name` and retire the old endpoint."
+            )
     for key in sorted(_scaled_variants(old) & set(before) & set(after)):
         if before[key] != after[key]:
             endpoint, variant = key

@@ -175,3 +175,13 @@ def test_the_second_step_and_other_changes_of_an_autoscaled_variant_are_accepted
     assert rejected_updates(seed_templates["tgi"], second_step) == []  # no scalable target before this deploy
     more = build_app(tmp_path / "more", checks=False, **SCALED, **{"variants.tgi.autoscaling.max_capacity": "4"}).template("tgi").to_json()
     assert rejected_updates(scaled_template, more) == []
+
+
+def test_renaming_the_variant_is_reported_as_rejected(tmp_path, seed_templates):
+    # Deployment guardrails: the new endpoint config must have the same variant name as the old.
+    renamed = build_app(tmp_path, checks=False, **{"variants.lmi.variant_name": "primary"}).template("lmi").to_json()
+    (reason,) = rejected_updates(seed_templates["lmi"], renamed)
+    assert reason.startswith(
+        "endpoint `LlmEndpointLmi` renames its variant variant1 -> primary: a blue/green update needs the same variant name"
+    )
+    assert "Keep `variants.lmi.variant_name`" in reason

@@ -397,3 +397,30 @@ def test_alarm_evaluation_is_at_most_seven_days_for_hourly_periods():
     assert "at most 84 with a period of 7200 s" in fails(
         variants__tgi__alarms__period_in_seconds="7200", variants__tgi__alarms__evaluation_periods="85"
     )
+
+
+@pytest.mark.parametrize("timeout", ["600", "28800"])
+def test_accepts_blue_green_timeouts_sagemaker_allows(timeout):
+    config = load_config(
+        ctx(
+            variants__tgi__deployment__maximum_execution_timeout_in_seconds=timeout,
+            variants__tgi__deployment__wait_interval_in_seconds="0",
+            variants__tgi__deployment__termination_wait_in_seconds="0",
+        )
+    )
+    assert config.variants.tgi.deployment.maximum_execution_timeout_in_seconds == int(timeout)
+
+
+@pytest.mark.parametrize("timeout", ["599", "28801"])
+def test_rejects_blue_green_timeouts_outside_sagemakers_range(timeout):
+    assert fails(variants__tgi__deployment__maximum_execution_timeout_in_seconds=timeout) == (
+        f"config error: variants.tgi.deployment.maximum_execution_timeout_in_seconds = {timeout}: 600..28800 seconds"
+    )
+
+
+def test_rejects_a_blue_green_timeout_shorter_than_its_waits():
+    # Defaults: 600 s bake + 300 s termination wait.
+    assert fails(variants__lmi__deployment__maximum_execution_timeout_in_seconds="900") == (
+        "config error: variants.lmi.deployment.maximum_execution_timeout_in_seconds = 900: more than wait_interval_in_seconds"
+        " + termination_wait_in_seconds (900 s), plus the time a new fleet takes to start"
+    )
