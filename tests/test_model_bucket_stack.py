@@ -60,3 +60,23 @@ def test_abandoned_multipart_uploads_are_cleaned_up(bucket):
 
 def test_outputs_the_bucket_name(bucket):
     assert "ModelBucketName" in bucket.to_json()["Outputs"]
+
+
+def test_log_delivery_is_allowed_by_bucket_policy_for_the_model_bucket_only(bucket):
+    # S3: with ACLs disabled (bucket owner enforced), the logging service is granted in the
+    # destination's bucket policy, limited to the source bucket and account.
+    (model_bucket_id,) = [k for k, r in bucket.find_resources("AWS::S3::Bucket").items() if "LoggingConfiguration" in r["Properties"]]
+    statements = [
+        s
+        for p in bucket.find_resources("AWS::S3::BucketPolicy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Allow"
+    ]
+    (delivery,) = statements
+    assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+    assert delivery["Action"] == "s3:PutObject"
+    assert delivery["Resource"]["Fn::Join"][1][-1] == "/model-bucket/*"
+    assert delivery["Condition"] == {
+        "ArnLike": {"aws:SourceArn": {"Fn::GetAtt": [model_bucket_id, "Arn"]}},
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+    }
