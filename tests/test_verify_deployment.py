@@ -243,7 +243,9 @@ def test_an_alarm_in_alarm_fails_with_exit_13(aws, capsys):
     "broken,message",
     [
         pytest.param({"topic_allows_cloudwatch": False}, "has no Allow of sns:Publish for CloudWatch", id="topic-policy"),
-        pytest.param({"key_allows_cloudwatch": False}, "does not let CloudWatch use it (kms:decrypt, kms:generatedatakey)", id="key-policy"),
+        pytest.param(
+            {"key_allows_cloudwatch": False}, "does not let CloudWatch use it (kms:decrypt, kms:generatedatakey)", id="key-policy"
+        ),
     ],
 )
 def test_a_topic_cloudwatch_cannot_deliver_to_fails_with_exit_14(aws, capsys, broken, message):
