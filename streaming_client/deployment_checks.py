@@ -305,7 +305,8 @@ def alarm_drill(
                 sqs.receive_message,
                 QueueUrl=created.queue_url,
                 MaxNumberOfMessages=10,
-                WaitTimeSeconds=min(20, max(0, int(poll_s))),
+                # Long polling, never past the drill's time limit (SQS waits at most 20 s).
+                WaitTimeSeconds=max(0, min(20, int(poll_s), int(timeout_s - (clock() - start)))),
             ).get("Messages", [])
             if any(alarm_name in m.get("Body", "") for m in messages):
                 findings.append(Finding("drill", True, f"{alarm_name} in ALARM reached {topic_arn} in {clock() - start:.0f} s"))

@@ -262,3 +262,13 @@ def test_hub_token_from_a_json_secret_field(tmp_path):
     built = build_app(tmp_path, checks=False, **{"variants.tgi.hub_token_secret_json_field": "token"})
     token = model_environment(built.template("tgi"))["HUGGING_FACE_HUB_TOKEN"]
     assert token == "{{resolve:secretsmanager:llm-endpoints/huggingface-hub-token:SecretString:token::}}"
+
+
+def test_hipaa_volume_key_acknowledgement_gives_the_api_references_reason(seed_app):
+    # CreateEndpointConfig: on instances with local storage "the KmsKeyId parameter does not
+    # encrypt instance local storage" (it is accepted, not rejected).
+    config = seed_app.composed.endpoint_stacks["tgi"].endpoint.endpoint_config
+    (acknowledged,) = [m.data for m in config.node.metadata if m.type == "aws:cdk:acknowledged-rules"]
+    reason = acknowledged["Annotation::HIPAA.Security-SageMakerEndpointConfigurationKMSKeyConfigured"]
+    assert "KmsKeyId does not encrypt instance local storage" in reason
+    assert "rejects" not in reason

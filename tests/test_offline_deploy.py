@@ -60,6 +60,7 @@ class Lifecycle:
     lmi_code: bytes = b""
     smoke: dict[str, subprocess.CompletedProcess] = field(default_factory=dict)
     invocations: dict[str, list[dict]] = field(default_factory=dict)
+    verification: dict[str, subprocess.CompletedProcess] = field(default_factory=dict)
     before: dict[str, list[str]] = field(default_factory=dict)
     deployed: dict[str, list[str]] = field(default_factory=dict)
     after: dict[str, list[str]] = field(default_factory=dict)
@@ -181,6 +182,15 @@ def _smoke_test(env: dict[str, str], loopback_aws, record: Lifecycle) -> None:
             timeout=120,
         )
         record.invocations[variant] = endpoint.invocations
+        # The post-deploy verification against what CloudFormation (moto) deployed.
+        record.verification[variant] = subprocess.run(
+            [sys.executable, "scripts/verify_deployment.py", "--stack", stack, "--json"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
 
 def test_deploy_creates_the_three_stacks_with_their_outputs(lifecycle):
@@ -254,6 +264,19 @@ def test_smoke_test_finds_the_endpoint_from_the_stack_and_streams_the_answer(lif
     (call,) = lifecycle.invocations[variant]
     assert call["body"]["parameters"]["max_new_tokens"] == 32
     assert call["body"]["inputs"].startswith("<s>[INST]")
+
+
+@pytest.mark.parametrize("variant", ["tgi", "lmi"])
+def test_verification_finds_the_endpoint_running_the_config_the_deploy_created(lifecycle, variant):
+    result = lifecycle.verification[variant]
+    assert result.returncode == 0, result.stderr
+    checks = {c["check"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["endpoint-config"]["ok"] and not checks["endpoint-config"]["unverified"]
+    outputs = lifecycle.outputs[ENDPOINT_STACKS[variant]]
+    assert outputs["EndpointConfigName"] == lifecycle.endpoints[variant]["endpoint"]["EndpointConfigName"]
+    assert checks["capacity"]["ok"] and outputs["InstanceType"] in checks["capacity"]["message"]
+    # The emulator deploy runs without alarms (moto has none): nothing to check, and it says so.
+    assert checks["alarms"]["unverified"] and checks["topic"]["unverified"]
 
 
 def test_destroy_leaves_only_the_retained_buckets(lifecycle):
