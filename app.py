@@ -5,11 +5,11 @@ import sys
 
 import aws_cdk as cdk
 
-from checks.nag import add_checks
-from config.errors import ConfigError
-from config.loader import load_config
-from reports.synth_summary import render_summary
+from blueprint.config.errors import ConfigError
+from blueprint.config.loader import load_config
+from blueprint.reports.synth_summary import render_summary
 from stacks.composition import add_pipeline, compose
+from stacks.nag import add_checks
 
 app = cdk.App()
 try:

@@ -1,4 +1,4 @@
-"""Run scripts/bench.py against the loopback server with a known schedule (makes the README plot).
+"""Run llm-bench against the loopback server with a known schedule (makes the README plot).
 
 Usage: .venv/bin/python benchmarks/bench_loopback_sample.py [--output-dir docs/bench-loopback]
 
@@ -15,11 +15,10 @@ import sys
 import threading
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from tests.aws_loopback import Endpoint, LoopbackAws, Scheduled
+from tests.conftest import aws_test_environment
 
-from tests.aws_loopback import Endpoint, LoopbackAws, Scheduled  # noqa: E402
-from tests.conftest import aws_test_environment  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
@@ -33,7 +32,8 @@ def main() -> None:
         subprocess.run(
             [
                 sys.executable,
-                "scripts/bench.py",
+                "-m",
+                "tools.cli.bench",
                 "--endpoint-name",
                 "loopback-schedule",
                 "--variant",

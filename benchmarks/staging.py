@@ -13,19 +13,17 @@ import argparse
 import logging
 import os
 import socket
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+import boto3
+
+from tools.model_staging import s3_staging
+from tools.model_staging.manifest import TransferSettings
+from tools.model_staging.sources import local_directory
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import boto3  # noqa: E402
-
-from model_staging import s3_staging  # noqa: E402
-from model_staging.manifest import TransferSettings  # noqa: E402
-from model_staging.sources import local_directory  # noqa: E402
 
 
 def stage(s3, directory: Path, prefix: str, transfer: TransferSettings) -> tuple[float, int, int]:

@@ -14,20 +14,18 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
+import boto3
+
+from streaming_client.invocation import runtime_client, stream_text
+from streaming_client.stream_decoder import AutoDecoder
+from tests.aws_loopback import Endpoint, LoopbackAws, Stream
+from tests.conftest import aws_test_environment
+from tests.stream_samples import lmi_json_document, lmi_jsonlines, tgi_sse
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import boto3  # noqa: E402
-
-from streaming_client.invocation import runtime_client, stream_text  # noqa: E402
-from streaming_client.stream_decoder import AutoDecoder  # noqa: E402
-from tests.aws_loopback import Endpoint, LoopbackAws, Stream  # noqa: E402
-from tests.conftest import aws_test_environment  # noqa: E402
-from tests.stream_samples import lmi_json_document, lmi_jsonlines, tgi_sse  # noqa: E402
 
 WORDS = ["The", " quick", " brown", " fox", " jumps", " over", " the", " lazy", " dog", ",", " 中文", " 😀", ' "q"', "\n"]
 

@@ -19,15 +19,16 @@ import tempfile
 import time
 from pathlib import Path
 
+from blueprint.config.loader import CDK_CLI_CONTEXT, project_context
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from config.loader import CDK_CLI_CONTEXT, project_context  # noqa: E402
 
 CONTEXT = {**project_context(), **CDK_CLI_CONTEXT}
 
 ONE_BUCKET_APP = """
 import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
+
 app = cdk.App()
 stack = cdk.Stack(app, "OneBucket")
 s3.Bucket(stack, "Bucket")

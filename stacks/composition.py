@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 
 import aws_cdk as cdk
 
-from config.settings import AppConfig
-from endpoints.smoke_test_access import SmokeTestAccess
+from blueprint.config.settings import AppConfig
 from stacks.llm_endpoint_stack import LlmEndpointStack
 from stacks.model_bucket_stack import ModelBucketStack
+from stacks.smoke_test_access import SmokeTestAccess
 from stacks.stack_names import BUCKET_STACK_ID, ENDPOINT_STACK_IDS, PIPELINE_STACK_ID
 
 if TYPE_CHECKING:

@@ -2,7 +2,7 @@
 
 Each stage deploys the bucket stack and the enabled endpoint stacks into its own account and
 region (the same `compose()` as a workstation deploy), then streams one prompt from every endpoint
-with `scripts/smoke_test.py --json`; a bad answer is a non-zero exit and fails the pipeline. A stage
+with `llm-smoke-test --json`; a bad answer is a non-zero exit and fails the pipeline. A stage
 with `manual_approval` (prod by default) waits for a person first.
 """
 
@@ -17,10 +17,10 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import pipelines
 from constructs import Construct
 
-from config.settings import AppConfig, StageSettings
-from endpoints.smoke_test_access import SMOKE_TEST_RUNNER_ROLE, SmokeTestAccess, role_arn, smoke_test_role_name
+from blueprint.config.settings import AppConfig, StageSettings
 from stacks.composition import ComposedApp, compose
 from stacks.pipeline_findings import acknowledge_pipeline_findings
+from stacks.smoke_test_access import SMOKE_TEST_RUNNER_ROLE, SmokeTestAccess, role_arn, smoke_test_role_name
 from stacks.stack_names import STAGE_IDS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -115,7 +115,7 @@ class DeliveryPipelineStack(cdk.Stack):
             assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com").with_conditions(
                 {"StringEquals": {"aws:SourceAccount": self.account}}
             ),
-            description="Runs scripts/smoke_test.py after each stage through the stage's smoke-test roles",
+            description="Runs llm-smoke-test after each stage through the stage's smoke-test roles",
         )
         self.stages: dict[str, DeliveryStage] = {}
         for name, stage_settings in settings.stages().items():
@@ -145,7 +145,8 @@ class DeliveryPipelineStack(cdk.Stack):
     ) -> pipelines.CodeBuildStep:
         """Stream one prompt from each endpoint of the stage, as the stage's smoke-test role."""
         outputs: dict[str, cdk.CfnOutput] = {}
-        commands = ["python3 -m venv .venv", ".venv/bin/pip install --quiet -r requirements.txt"]
+        # The client alone (boto3 and its console scripts), not the CDK app's requirements.
+        commands = ["python3 -m venv .venv", ".venv/bin/pip install --quiet ./client"]
         for variant, stack in stage.composed.endpoint_stacks.items():
             key = variant.upper()
             stage_role = role_arn(self.partition, settings.account, smoke_test_role_name(name, variant))
@@ -161,11 +162,11 @@ class DeliveryPipelineStack(cdk.Stack):
                 f"aws configure set profile.smoke-{variant}.role_arn {stage_role}",
                 f"aws configure set profile.smoke-{variant}.credential_source EcsContainer",
                 # A non-zero exit (bad answer, endpoint not InService, stream error) fails the action.
-                f'.venv/bin/python scripts/smoke_test.py --endpoint-name "${key}_ENDPOINT" --variant {variant} '
+                f'.venv/bin/llm-smoke-test --endpoint-name "${key}_ENDPOINT" --variant {variant} '
                 f"--profile smoke-{variant} --region {settings.region} --max-new-tokens {SMOKE_TEST_MAX_NEW_TOKENS} --json",
                 # Then what CloudFormation cannot tell: the endpoint runs this deployment's config
                 # (not a silently rolled-back one), and its alarms can reach the topic.
-                f'.venv/bin/python scripts/verify_deployment.py --endpoint-name "${key}_ENDPOINT" {" ".join(expected)} '
+                f'.venv/bin/llm-verify-deployment --endpoint-name "${key}_ENDPOINT" {" ".join(expected)} '
                 f"--profile smoke-{variant} --region {settings.region} --json",
             ]
         return pipelines.CodeBuildStep(

@@ -9,17 +9,17 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from checks.nag import acknowledge
-from config.facts import instance_facts
-from config.settings import AppConfig
-from config.validation import image_cuda
-from containers.registry import CONTAINERS
-from endpoints.endpoint_monitoring import EndpointMonitoring
-from endpoints.endpoint_scaling import EndpointScaling
-from endpoints.llm_endpoint import LlmEndpoint
-from endpoints.smoke_test_access import SmokeTestAccess, SmokeTestRole
-from images.image_catalog import find_image
+from blueprint.config.facts import instance_facts
+from blueprint.config.settings import AppConfig
+from blueprint.config.validation import image_cuda
+from blueprint.containers.registry import CONTAINERS
+from blueprint.images.image_catalog import find_image
+from stacks.endpoint_monitoring import EndpointMonitoring
+from stacks.endpoint_scaling import EndpointScaling
+from stacks.llm_endpoint import LlmEndpoint
 from stacks.model_bucket_stack import model_bucket_name
+from stacks.nag import acknowledge
+from stacks.smoke_test_access import SmokeTestAccess, SmokeTestRole
 
 
 def default_endpoint_name(stack_name: str) -> str:
@@ -108,7 +108,7 @@ class LlmEndpointStack(cdk.Stack):
             )
         # What the smoke test reads to find and call the endpoint.
         self.endpoint_name_output = cdk.CfnOutput(self, "EndpointName", value=self.endpoint.endpoint.attr_endpoint_name)
-        # What the post-deploy verification (scripts/verify_deployment.py) compares with AWS.
+        # What the post-deploy verification (llm-verify-deployment) compares with AWS.
         scaling = settings.autoscaling
         low, high = (scaling.min_capacity, scaling.max_capacity) if scaling.enabled else (settings.instance_count,) * 2
         self.verification_outputs = {

@@ -6,8 +6,8 @@ import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from checks.checkov_skips import skip_checkov
-from checks.nag import acknowledge
+from stacks.checkov_skips import skip_checkov
+from stacks.nag import acknowledge
 
 ACCESS_LOG_RETENTION = cdk.Duration.days(365)
 

@@ -18,8 +18,8 @@ from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_iam as iam
 from aws_cdk import pipelines
 
-from checks.checkov_skips import skip_checkov
-from checks.nag import acknowledge, flatten_reference, policy_statements, statement_findings
+from stacks.checkov_skips import skip_checkov
+from stacks.nag import acknowledge, flatten_reference, policy_statements, statement_findings
 
 _ARTIFACTS = "the pipeline's artifact bucket (and its replica in each other stage region): source and cloud assembly of each run"
 S3_ARTIFACT_FAMILIES = re.compile(r"^s3:(Abort|DeleteObject|GetBucket|GetObject|List)\*$")

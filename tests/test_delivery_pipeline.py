@@ -10,8 +10,8 @@ import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
 
-from config.errors import ConfigError
-from config.loader import load_config
+from blueprint.config.errors import ConfigError
+from blueprint.config.loader import load_config
 from stacks.delivery_pipeline_stack import VERIFY_OUTPUTS
 from tests.conftest import CONNECTION, DEV_ACCOUNT, PIPELINE_ACCOUNT, PIPELINE_CONTEXT, PROD_ACCOUNT, build_app
 
@@ -152,12 +152,12 @@ def test_after_deploying_each_stage_smoke_tests_every_endpoint_through_its_role(
     for variant in ("tgi", "lmi"):
         key = variant.upper()
         assert f"aws configure set profile.smoke-{variant}.role_arn arn:aws:iam::{account}:role/llm-smoke-test-{name}-{variant}" in commands
-        run = [c for c in commands if c.startswith(".venv/bin/python scripts/smoke_test.py") and f"--variant {variant}" in c]
+        run = [c for c in commands if c.startswith(".venv/bin/llm-smoke-test") and f"--variant {variant}" in c]
         assert len(run) == 1
         assert f'--endpoint-name "${key}_ENDPOINT"' in run[0] and f"--region {region}" in run[0]
         assert f"--profile smoke-{variant}" in run[0] and run[0].endswith("--json")
         # Then the post-deploy verification, with what the stack says it deployed.
-        (verify,) = [c for c in commands if c.startswith(".venv/bin/python scripts/verify_deployment.py") and f"smoke-{variant}" in c]
+        (verify,) = [c for c in commands if c.startswith(".venv/bin/llm-verify-deployment") and f"smoke-{variant}" in c]
         assert commands.index(verify) == commands.index(run[0]) + 1
         for output, (flag, suffix) in VERIFY_OUTPUTS.items():
             assert variables[f"{key}_{suffix}"] == f"#{{{namespaces[f'{stage}-Llm{ENDPOINT_IDS[variant]}']}.{output}}}"
@@ -464,7 +464,7 @@ def test_gitlab_subgroup_repositories_are_accepted():
 
 
 def test_synth_summary_names_the_pipeline_and_its_stages():
-    from reports.synth_summary import render_summary
+    from blueprint.reports.synth_summary import render_summary
 
     assert render_summary(load_config(PIPELINE_CONTEXT)).splitlines()[-1] == (
         "[pipeline] acme/llm-endpoints@release in 111111111111/us-east-1 -> "

@@ -7,9 +7,9 @@ import os
 import subprocess
 import sys
 
-from images.image_catalog import find_image, load_table, profile_images
-from images.image_table_source import read_images, sdk_version
+from blueprint.images.image_catalog import find_image, load_table, profile_images
 from tests.conftest import CDK_JSON_CONTEXT, ROOT
+from tools.image_table_source import read_images, sdk_version
 
 
 def test_table_holds_every_image_the_profiles_use():
@@ -20,9 +20,7 @@ def test_table_holds_every_image_the_profiles_use():
 def test_table_matches_the_installed_sdk():
     table = load_table()
     fresh = read_images((f, v) for f, versions in table["images"].items() for v in versions)
-    assert table["images"] == fresh, (
-        f"images/image_table.json is stale for sagemaker-core {sdk_version()}: run scripts/update_image_table.py"
-    )
+    assert table["images"] == fresh, f"images/image_table.json is stale for sagemaker-core {sdk_version()}: run llm-update-image-table"
 
 
 def test_table_records_the_sdk_version_it_came_from():

@@ -1,4 +1,4 @@
-"""scripts/infra_diff.py on a change that resizes the instance and adds an IAM permission."""
+"""llm-infra-diff on a change that resizes the instance and adds an IAM permission."""
 
 from __future__ import annotations
 
@@ -25,12 +25,12 @@ def report(tmp_path_factory):
     cdk_json = json.loads((clone / "cdk.json").read_text())
     cdk_json["context"] |= {"variants.tgi.instance_type": "ml.g5.48xlarge", "variants.tgi.num_gpus": 8}
     (clone / "cdk.json").write_text(json.dumps(cdk_json, indent=2))
-    role = clone / "endpoints" / "execution_role.py"
+    role = clone / "stacks" / "execution_role.py"
     source = role.read_text()
     anchor = '        acknowledge(\n            self.policy,\n            "AwsSolutions-IAM5[Resource::*]",'
     assert anchor in source
     role.write_text(source.replace(anchor, NEW_STATEMENT + anchor, 1))
-    result = subprocess.run([sys.executable, "scripts/infra_diff.py", "HEAD"], cwd=clone, capture_output=True, text=True, timeout=300)
+    result = subprocess.run([sys.executable, "-m", "tools.cli.infra_diff", "HEAD"], cwd=clone, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr + result.stdout
     return result.stdout
 
@@ -62,13 +62,15 @@ def test_lmi_stack_changes_only_its_policy(report):
 
 
 def test_unknown_base_revision_is_a_usage_error():
-    result = subprocess.run([sys.executable, "scripts/infra_diff.py", "no-such-ref"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.cli.infra_diff", "no-such-ref"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2 and "'no-such-ref' is not a git revision here" in result.stderr
 
 
 def test_with_the_pipeline_the_report_covers_each_stage_stack(tmp_path):
     # What the pipeline deploys lives in nested assemblies: each stage's stacks are reviewed by name.
-    from delivery.review_report import Assembly, render
+    from blueprint.review.review_report import Assembly, render
     from tests.conftest import PIPELINE_CONTEXT, build_app
 
     # PIPELINE_CONTEXT runs two TGI instances: 2 x $7.09 -> 2 x $20.36 per hour.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from importlib.resources import files
 
-from config.facts import instance_facts, known_instance_types
+from blueprint.config.facts import instance_facts, known_instance_types
 
 
 def sdk_gpu_info() -> dict:

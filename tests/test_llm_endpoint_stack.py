@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aws_cdk.assertions import Match, Template
 
-from images.image_catalog import find_image
+from blueprint.images.image_catalog import find_image
 
 SEED_TGI_ENV = {
     "HF_MODEL_ID": "meta-llama/Llama-2-13b-chat-hf",

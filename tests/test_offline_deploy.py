@@ -2,7 +2,7 @@
 
 One lifecycle per module run (about 15 s): bootstrap, deploy the bucket stack and both endpoint
 stacks (with the emulator's instance type and without alarms, set through config), read back what
-was created with boto3, run scripts/smoke_test.py against each stack (discovery from moto, tokens
+was created with boto3, run llm-smoke-test against each stack (discovery from moto, tokens
 from the loopback runtime server), destroy, and read back what is left. The tests below assert on
 that record. `tests/aws_emulator.py` lists what moto cannot check and how each gap is bridged.
 """
@@ -22,9 +22,9 @@ from pathlib import Path
 import botocore.exceptions
 import pytest
 
-from config.loader import load_config
-from containers import lmi, serving_properties
-from images.image_catalog import find_image
+from blueprint.config.loader import load_config
+from blueprint.containers import lmi, serving_properties
+from blueprint.images.image_catalog import find_image
 from tests.aws_emulator import ACCOUNT, REGION, MotoServer, detach_managed_policies
 from tests.aws_loopback import Endpoint, Stream
 from tests.conftest import ROOT
@@ -174,7 +174,7 @@ def _smoke_test(env: dict[str, str], loopback_aws, record: Lifecycle) -> None:
     for variant, stack in ENDPOINT_STACKS.items():
         endpoint = loopback_aws.add_endpoint(Endpoint(record.outputs[stack]["EndpointName"], answers=[answers[variant]]))
         record.smoke[variant] = subprocess.run(
-            [sys.executable, "scripts/smoke_test.py", "--stack", stack, "--json", "--max-new-tokens", "32"],
+            [sys.executable, "-m", "streaming_client.cli.smoke_test", "--stack", stack, "--json", "--max-new-tokens", "32"],
             cwd=ROOT,
             env=runtime_env,
             capture_output=True,
@@ -184,7 +184,7 @@ def _smoke_test(env: dict[str, str], loopback_aws, record: Lifecycle) -> None:
         record.invocations[variant] = endpoint.invocations
         # The post-deploy verification against what CloudFormation (moto) deployed.
         record.verification[variant] = subprocess.run(
-            [sys.executable, "scripts/verify_deployment.py", "--stack", stack, "--json"],
+            [sys.executable, "-m", "streaming_client.cli.verify_deployment", "--stack", stack, "--json"],
             cwd=ROOT,
             env=env,
             capture_output=True,

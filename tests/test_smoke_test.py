@@ -1,4 +1,4 @@
-"""scripts/smoke_test.py end to end: the real boto3 client against the loopback AWS server."""
+"""llm-smoke-test end to end: the real boto3 client against the loopback AWS server."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from scripts.smoke_test import main
+from streaming_client.cli.smoke_test import main
 from streaming_client.errors import EXIT_CODES
 from tests.aws_loopback import LMI_IMAGE, TGI_IMAGE, Endpoint, HttpError, Stream
 from tests.conftest import ROOT, aws_test_environment
@@ -260,12 +260,22 @@ def test_cli_subprocess_success_and_failure_without_traceback(loopback_aws):
     ep = endpoint(loopback_aws, Stream(one_byte_parts(lmi_json_document()), "application/json"), image=LMI_IMAGE)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | aws_test_environment(loopback_aws.url)
     ok = subprocess.run(
-        [sys.executable, "scripts/smoke_test.py", "--endpoint-name", ep.name], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "streaming_client.cli.smoke_test", "--endpoint-name", ep.name],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout == TEXT + "\n"
     missing = subprocess.run(
-        [sys.executable, "scripts/smoke_test.py", "--endpoint-name", "gone"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "streaming_client.cli.smoke_test", "--endpoint-name", "gone"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert missing.returncode == 3
     assert missing.stdout == ""
@@ -333,7 +343,7 @@ def test_reader_going_away_ends_quietly(loopback_aws):
     ep = endpoint(loopback_aws, Stream(tgi_sse(tokens), "text/event-stream"), image=TGI_IMAGE)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | aws_test_environment(loopback_aws.url)
     process = subprocess.Popen(
-        [sys.executable, "scripts/smoke_test.py", "--endpoint-name", ep.name],
+        [sys.executable, "-m", "streaming_client.cli.smoke_test", "--endpoint-name", ep.name],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -358,3 +368,11 @@ def test_an_answer_without_text_fails_the_smoke_test(aws_env, capsys, parts, con
     document = json.loads(out)
     assert document["exit_code"] == 7 and document["error"] == f"endpoint {ep.name} streamed no generated text"
     assert "Traceback" not in err
+
+
+def test_the_clients_default_stacks_are_the_apps():
+    # The client installs without the app, so it keeps its own copy of the stack names.
+    from stacks.stack_names import ENDPOINT_STACK_IDS
+    from streaming_client.endpoint_discovery import APP_ENDPOINT_STACKS
+
+    assert APP_ENDPOINT_STACKS == ENDPOINT_STACK_IDS

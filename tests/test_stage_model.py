@@ -1,4 +1,4 @@
-"""scripts/stage_model.py with the real boto3 transfer code against moto's S3 server on 127.0.0.1."""
+"""llm-stage-model with the real boto3 transfer code against moto's S3 server on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from model_staging.manifest import MANIFEST_NAME, Manifest, TransferSettings, describe_file
 from tests.conftest import ROOT, aws_test_environment
+from tools.model_staging.manifest import MANIFEST_NAME, Manifest, TransferSettings, describe_file
 
 BUCKET = "llm-models-111122223333-us-east-1"
 PART = 5 * 2**20  # S3's smallest part size, so a 12 MiB file is a 3-part multipart upload
@@ -51,7 +51,7 @@ def make_model(directory: Path, shards: int = 2, shard_bytes: int = 12 * 2**20) 
 
 
 def stage(env, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    argv = [sys.executable, "scripts/stage_model.py", "--bucket", BUCKET, "--quiet", "--part-size-mib", "5", *args]
+    argv = [sys.executable, "-m", "tools.cli.stage_model", "--bucket", BUCKET, "--quiet", "--part-size-mib", "5", *args]
     return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -104,7 +104,8 @@ def test_interrupted_upload_resumes_to_identical_objects_with_manifest_last(env,
     model = make_model(tmp_path / "model", shards=60, shard_bytes=2 * 2**20)
     argv = [
         sys.executable,
-        "scripts/stage_model.py",
+        "-m",
+        "tools.cli.stage_model",
         "--bucket",
         BUCKET,
         "--quiet",
@@ -171,7 +172,7 @@ def test_delete_needs_confirmation_then_removes_the_prefix(env, s3, tmp_path):
 
 def test_missing_bucket_is_one_line(env, s3, tmp_path):
     model = make_model(tmp_path / "model", shards=1, shard_bytes=1024)
-    argv = [sys.executable, "scripts/stage_model.py", "--bucket", "no-such-bucket-here", "--quiet", "--source-dir", str(model)]
+    argv = [sys.executable, "-m", "tools.cli.stage_model", "--bucket", "no-such-bucket-here", "--quiet", "--source-dir", str(model)]
     result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 4
     assert result.stderr.strip().splitlines() == [

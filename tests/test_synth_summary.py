@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from config.loader import load_config
-from reports.synth_summary import render_summary, variant_sizing
+from blueprint.config.loader import load_config
+from blueprint.reports.synth_summary import render_summary, variant_sizing
 
 
 @pytest.fixture(scope="module")

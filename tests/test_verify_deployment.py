@@ -1,4 +1,4 @@
-"""scripts/verify_deployment.py end to end: the real botocore clients against moto's server.
+"""llm-verify-deployment end to end: the real botocore clients against moto's server.
 
 Each test builds one deployment in moto with boto3 (model, endpoint configs, endpoint, alarms, an
 encrypted topic) as the endpoint stack would, then runs the CLI against it. moto stores alarm
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import boto3
 import pytest
 
-from scripts import verify_deployment
+from streaming_client.cli import verify_deployment
 from streaming_client.deployment_checks import EXIT_CODES
 from tests.aws_emulator import AlarmActions
 from tests.conftest import ROOT, aws_test_environment
@@ -320,7 +320,7 @@ def test_drill_interrupted_restores_the_alarm_and_removes_what_it_created(aws, m
     before = alarm_state(aws, alarm)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | aws_test_environment(moto_url)
     process = subprocess.Popen(
-        [sys.executable, "scripts/verify_deployment.py", *deployment.flags(), "--drill-alarms", "--drill-alarm", alarm],
+        [sys.executable, "-m", "streaming_client.cli.verify_deployment", *deployment.flags(), "--drill-alarms", "--drill-alarm", alarm],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -30,5 +30,5 @@ def test_actionlint_catches_a_broken_workflow(tmp_path):
 def test_workflow_runs_the_readme_test_command_and_posts_the_report():
     workflow = (ROOT / ".github" / "workflows" / "pull-request.yml").read_text()
     assert "run: bash scripts/test.sh" in workflow
-    assert 'scripts/infra_diff.py "origin/${BASE_REF}" --output infra-report.md' in workflow
+    assert 'llm-infra-diff "origin/${BASE_REF}" --output infra-report.md' in workflow
     assert "gh pr comment" in workflow

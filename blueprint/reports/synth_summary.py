@@ -1,0 +1,82 @@
+"""The short per-variant summary `cdk synth` prints: image, instance, price, limits, sizing."""
+
+from __future__ import annotations
+
+from blueprint.config.facts import GIB, instance_facts, model_facts, price_table_note
+from blueprint.config.settings import AppConfig, VariantSettings
+from blueprint.containers.container_spec import ServingLimits
+from blueprint.containers.registry import CONTAINERS
+from blueprint.images.image_catalog import find_image
+from blueprint.reports.sizing import Sizing, size
+
+HOURS_PER_MONTH = 730
+
+
+def variant_limits(name: str, variant: VariantSettings, config: AppConfig) -> ServingLimits:
+    instance = instance_facts(variant.instance_type)
+    return CONTAINERS[name].serving_limits(variant, config, instance, model_facts(config.model))
+
+
+def variant_sizing(name: str, variant: VariantSettings, config: AppConfig, limits: ServingLimits | None = None) -> Sizing:
+    """Sizing of one variant from the limits its container module reports."""
+    limits = limits or variant_limits(name, variant, config)
+    return size(instance_facts(variant.instance_type), model_facts(config.model), config.sizing, limits)
+
+
+def _gb(value: float) -> str:
+    return f"{value / 1e9:.1f} GB"
+
+
+def _sizing_line(s: Sizing) -> str:
+    head = f"weights {_gb(s.weights_bytes)} on {s.gpus_used} GPUs of {s.gpu_memory_bytes / GIB:.0f} GiB ({_gb(s.usable_bytes)} usable)"
+    if not s.weights_fit:
+        return f"{head}: the weights do NOT fit; use a larger instance or more GPUs"
+    budget = f"KV cache {s.kv_bytes_per_token / 1e6:.2f} MB/token, room for ~{s.kv_budget_tokens:,} tokens"
+    if s.batch_token_limit is None:
+        return f"{head}; {budget}; batch limit set by the engine at start-up"
+    share = s.batch_token_limit / s.kv_budget_tokens if s.kv_budget_tokens else float("inf")
+    verdict = f"batch limit {s.batch_token_limit:,} tokens ({s.batch_limit_label}) = {share:.0%} of it"
+    if share < 0.5 and s.batch_limit_setting:
+        verdict += f"; raise {s.batch_limit_setting} to about {s.suggested_batch_tokens:,} to use the memory"
+    elif share > 1:
+        verdict += "; at full length fewer sequences fit at once (paged attention queues the rest)"
+    note = f" ({s.note})" if s.note else ""
+    return f"{head}; {budget}; {verdict}{note}"
+
+
+def render_summary(config: AppConfig) -> str:
+    lines = [f"LLM endpoints: profile {config.profile}, model {config.model.id} (prices: {price_table_note()})"]
+    enabled = config.variants.enabled()
+    if not enabled:
+        lines.append("  no variant enabled: only the model bucket stack")
+    for name, variant in enabled.items():
+        instance = instance_facts(variant.instance_type)
+        image = find_image(variant.image.framework, variant.image.version)
+        where = config.region or f"deploy-time region, {len(image.regions)} regions mapped"
+        price = instance.price_per_hour * variant.instance_count
+        limits = variant_limits(name, variant, config)
+        lines += [
+            f"[{name}]",
+            f"  image     {variant.image.framework} {variant.image.version}: {image.repository}:{image.tag} ({where})",
+            f"  instance  {variant.instance_count} x {variant.instance_type}: {instance.gpus} x {instance.gpu_model}, {instance.gpu_memory_mib_total / 1024:.0f} GiB GPU memory",
+            f"  price     ~${price:,.2f}/hour, ~${price * HOURS_PER_MONTH:,.0f}/month always on",
+            f"  tokens    {limits.token_summary}",
+            f"  timeouts  model download {_seconds(variant.model_data_download_timeout_in_seconds)}, container start-up {_seconds(variant.container_startup_health_check_timeout_in_seconds)}",
+            f"  sizing    {_sizing_line(variant_sizing(name, variant, config, limits))}",
+        ]
+    if config.pipeline.enabled:
+        lines.append(_pipeline_line(config))
+    return "\n".join(lines)
+
+
+def _pipeline_line(config: AppConfig) -> str:
+    pipeline = config.pipeline
+    stages = ", ".join(
+        f"{name} {stage.account}/{stage.region} ({stage.traffic_routing or 'canary from 2 instances, else all-at-once'}{', after approval' if stage.manual_approval else ''})"
+        for name, stage in pipeline.stages().items()
+    )
+    return f"[pipeline] {pipeline.repository}@{pipeline.branch} in {pipeline.account}/{pipeline.region} -> {stages}"
+
+
+def _seconds(value: int | None) -> str:
+    return "SageMaker default" if value is None else f"{value} s"

@@ -1,0 +1,206 @@
+"""Stream a prompt from a deployed endpoint and print the text as it arrives.
+
+    llm-smoke-test --endpoint-name NAME [--variant tgi|lmi]
+    llm-smoke-test --stack LlmEndpointTgi --wait
+    llm-smoke-test --variant lmi --accept-eula --json
+
+Standard output carries only the generated text (or, with --json, one JSON object at the end);
+standard error carries status and one line of figures. Exit codes: 0 ok, 2 usage, 3 endpoint or
+stack not found, 4 endpoint not InService, 5 request rejected, 6 throttled after retries,
+7 stream failed mid-way or carried no text, 8 cannot reach the service.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from botocore.exceptions import BotoCoreError
+
+from streaming_client import endpoint_discovery, invocation, payloads
+from streaming_client.aws_session import aws_session
+from streaming_client.errors import SmokeTestError, StreamFailed, UsageError
+
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a reader that went away
+
+
+def positive(kind):
+    def parse(text: str):
+        value = kind(text)
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1]
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--endpoint-name", help="endpoint to call")
+    where.add_argument("--stack", help="endpoint stack whose EndpointName output to call")
+    parser.add_argument(
+        "--variant", choices=["tgi", "lmi"], help="container serving the endpoint (default: detected); alone, picks the app's stack"
+    )
+    parser.add_argument("--wait", action="store_true", help="poll DescribeEndpoint until InService first")
+    parser.add_argument("--wait-timeout", type=positive(float), default=3600, metavar="SECONDS", help="limit for --wait (default 3600)")
+    parser.add_argument("--poll-interval", type=positive(float), default=30, metavar="SECONDS", help="between status checks (default 30)")
+    parser.add_argument("--prompt", help="user message (default: the recipe's example ask for the variant)")
+    parser.add_argument("--system-prompt", default=payloads.DEFAULT_SYSTEM_PROMPT)
+    defaults = payloads.GenerationParameters()
+    parser.add_argument("--max-new-tokens", type=positive(int), default=defaults.max_new_tokens)
+    parser.add_argument("--temperature", type=float, default=defaults.temperature)
+    parser.add_argument("--top-p", type=float, default=defaults.top_p)
+    parser.add_argument("--top-k", type=int, default=defaults.top_k)
+    parser.add_argument("--accept-eula", action="store_true", help="send accept_eula=true: you accept Meta's Llama 2 licence")
+    parser.add_argument("--json", action="store_true", help="print one JSON object (text, figures, endpoint, format) at the end")
+    parser.add_argument("--read-timeout", type=positive(float), default=invocation.DEFAULT_READ_TIMEOUT_S, metavar="SECONDS")
+    parser.add_argument(
+        "--max-attempts", type=positive(int), default=invocation.DEFAULT_MAX_ATTEMPTS, help="tries for throttled or unavailable answers"
+    )
+    parser.add_argument("--profile", help="AWS profile (default: the standard AWS settings)")
+    parser.add_argument("--region", help="AWS region (default: the standard AWS settings)")
+    args = parser.parse_args(argv)
+    if not (args.endpoint_name or args.stack or args.variant):
+        parser.error("give --endpoint-name, --stack or --variant")
+    return args
+
+
+def status(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    session = aws_session(args.profile, args.region)
+    if session.region_name is None:
+        raise UsageError("no AWS region (set AWS_REGION or use --region)")
+    target = endpoint_discovery.resolve_target(session, endpoint_name=args.endpoint_name, stack=args.stack, variant=args.variant)
+    sagemaker = session.client("sagemaker")
+
+    if args.wait:
+        description = endpoint_discovery.wait_in_service(
+            sagemaker,
+            target.name,
+            timeout_s=args.wait_timeout,
+            poll_s=args.poll_interval,
+            on_status=lambda state, elapsed: status(f"endpoint {target.name}: {state} ({elapsed:.0f} s)"),
+        )
+    else:
+        description = endpoint_discovery.describe_endpoint(sagemaker, target.name)
+        endpoint_discovery.require_in_service(description)
+    variant = args.variant or target.variant or endpoint_discovery.detect_variant(sagemaker, description)
+    if variant not in ("tgi", "lmi"):
+        raise UsageError(f"cannot tell which container serves {target.name}; pass --variant tgi or --variant lmi")
+
+    prompt = payloads.llama2_chat_prompt(args.prompt or payloads.DEFAULT_PROMPTS[variant], args.system_prompt)
+    parameters = payloads.GenerationParameters(
+        max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p, top_k=args.top_k
+    )
+    runtime = invocation.runtime_client(session, read_timeout_s=args.read_timeout)
+    status(f"streaming from {target.name} ({variant})")
+    writer = TextWriter(enabled=not args.json)
+    try:
+        result = invocation.stream_text(
+            runtime,
+            target.name,
+            payloads.request_body(variant, prompt, parameters),
+            custom_attributes=payloads.custom_attributes(args.accept_eula),
+            on_text=writer.write,
+            max_attempts=args.max_attempts,
+        )
+        if not result.text.strip():  # an answer without text is a failed smoke test, not a pass
+            raise StreamFailed(f"endpoint {target.name} streamed no generated text", partial=result)
+    except SmokeTestError as error:
+        writer.finish()
+        report(args, target.name, variant, error.partial, error)
+        error.reported = True
+        raise
+    writer.finish()
+    report(args, target.name, variant, result, None)
+    return 0
+
+
+class TextWriter:
+    """Generated text to stdout as it arrives; a final newline only if any text was written."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.wrote = False
+
+    def write(self, text: str) -> None:
+        if self.enabled:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            self.wrote = True
+
+    def finish(self) -> None:
+        if self.wrote:
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+
+
+def report(
+    args: argparse.Namespace,
+    endpoint: str | None,
+    variant: str | None,
+    result: invocation.StreamResult | None,
+    error: SmokeTestError | None,
+) -> None:
+    if args.json:
+        document = {
+            "endpoint": endpoint,
+            "variant": variant,
+            "format": result.format.value if result and result.format else None,
+            "content_type": result.content_type if result else None,
+            "text": result.text if result else "",
+            **(result.figures() if result else {}),
+        }
+        if error is not None:
+            document["error"] = str(error)
+            document["exit_code"] = error.exit_code
+        print(json.dumps(document), flush=True)
+    if result is not None:
+        status(figures_line(result))  # on failure the error line follows it
+
+
+def figures_line(result: invocation.StreamResult) -> str:
+    ttft = f"{result.time_to_first_token_s:.3f} s" if result.time_to_first_token_s is not None else "none"
+    rate = f"{result.tokens_per_second:.1f}" if result.tokens_per_second else "n/a"
+    fmt = result.format.value if result.format else "unknown"
+    tokens = f"{result.output_tokens} output tokens" if result.tokens_exact else f"~{result.output_tokens} output tokens (counted as parts)"
+    return f"time to first token {ttft}, {tokens}, {rate} tokens/s, total {result.total_s:.3f} s ({fmt})"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(encoding="utf-8", errors="replace")  # emoji on any console
+    try:
+        return run(args)
+    except SmokeTestError as error:
+        if args.json and not getattr(error, "reported", False):
+            report(args, args.endpoint_name or args.stack, args.variant, None, error)
+        status(f"error: {error}")
+        return error.exit_code
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly, as shell tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        status("interrupted")
+        return 130
+    except (BotoCoreError, ValueError) as error:  # local set-up: profile, region, endpoint URL
+        status(f"error: {error}")
+        return UsageError.exit_code
+    except Exception as error:  # noqa: BLE001 - one line, never a traceback
+        status(f"error: unexpected {type(error).__name__}: {error}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""Finding the endpoint to call: from a stack's outputs or a name, its status, and its variant."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from streaming_client.aws_errors import translate
+from streaming_client.errors import EndpointNotFound, EndpointNotInService, SmokeTestError
+
+# The endpoint stacks the app names per variant (its stacks/stack_names.py; a test keeps them equal):
+# the client installs alone, without the app.
+APP_ENDPOINT_STACKS = {"tgi": "LlmEndpointTgi", "lmi": "LlmEndpointLmi"}
+# Image repositories of each variant's containers (SageMaker SDK registry names).
+_IMAGE_MARKERS = {"tgi": ("huggingface-pytorch-tgi-inference", "text-generation-inference"), "lmi": ("djl-inference", "djl-lmi")}
+_WAITING_STATES = {"Creating", "Updating", "SystemUpdating", "RollingBack"}
+
+
+@dataclass(frozen=True)
+class EndpointTarget:
+    name: str
+    variant: str | None  # "tgi" or "lmi" when a stack output or the caller says so
+    stack: str | None = None
+
+
+def stack_for_variant(variant: str) -> str:
+    return APP_ENDPOINT_STACKS[variant]
+
+
+def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
+    """A deployed stack's outputs by key."""
+    try:
+        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    except Exception as error:  # noqa: BLE001 - every failure becomes one typed line
+        raise translate(error, f"reading stack {stack_name}") from None
+    return {o["OutputKey"]: o["OutputValue"] for o in (stacks[0].get("Outputs") or [])} if stacks else {}
+
+
+def target_from_stack(cloudformation: Any, stack_name: str) -> EndpointTarget:
+    """The endpoint named by a stack's `EndpointName` output (and its `ServingVariant`)."""
+    outputs = stack_outputs(cloudformation, stack_name)
+    if "EndpointName" not in outputs:
+        raise EndpointNotFound(f"stack {stack_name} has no EndpointName output (is it an endpoint stack, deployed?)")
+    return EndpointTarget(outputs["EndpointName"], outputs.get("ServingVariant"), stack_name)
+
+
+def describe_endpoint(sagemaker: Any, name: str) -> dict:
+    try:
+        return sagemaker.describe_endpoint(EndpointName=name)
+    except Exception as error:  # noqa: BLE001
+        raise translate(error, f"describing endpoint {name}") from None
+
+
+def require_in_service(description: dict) -> None:
+    status = description.get("EndpointStatus")
+    if status != "InService":
+        reason = description.get("FailureReason")
+        detail = f": {reason}" if reason else ""
+        raise EndpointNotInService(f"endpoint {description.get('EndpointName')} is {status}{detail}")
+
+
+def wait_in_service(
+    sagemaker: Any,
+    name: str,
+    *,
+    timeout_s: float,
+    poll_s: float,
+    on_status: Callable[[str, float], None] = lambda status, elapsed: None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> dict:
+    """Poll DescribeEndpoint until InService; fail at once on Failed/OutOfService, or at the time limit."""
+    start = clock()
+    while True:
+        description = describe_endpoint(sagemaker, name)
+        status = description.get("EndpointStatus", "Unknown")
+        elapsed = clock() - start
+        on_status(status, elapsed)
+        if status == "InService":
+            return description
+        if status not in _WAITING_STATES:
+            require_in_service(description)
+        if elapsed + poll_s > timeout_s:
+            raise EndpointNotInService(f"endpoint {name} is still {status} after {elapsed:.0f} s (limit {timeout_s:.0f} s)")
+        sleep(poll_s)
+
+
+def detect_variant(sagemaker: Any, description: dict) -> str | None:
+    """tgi or lmi from the image of the endpoint's model (DescribeEndpointConfig, DescribeModel)."""
+    try:
+        config = sagemaker.describe_endpoint_config(EndpointConfigName=description["EndpointConfigName"])
+        model_name = config["ProductionVariants"][0]["ModelName"]
+        model = sagemaker.describe_model(ModelName=model_name)
+    except SmokeTestError:
+        raise
+    except Exception as error:  # noqa: BLE001
+        raise translate(error, f"reading the model of endpoint {description.get('EndpointName')}") from None
+    containers = [model["PrimaryContainer"]] if model.get("PrimaryContainer") else model.get("Containers", [])
+    for container in containers:
+        image = container.get("Image", "")
+        for variant, markers in _IMAGE_MARKERS.items():
+            if any(marker in image for marker in markers):
+                return variant
+    return None
+
+
+def resolve_target(session: Any, *, endpoint_name: str | None, stack: str | None, variant: str | None) -> EndpointTarget:
+    """The endpoint by name, or from a stack's outputs (the app's stack for `variant` by default)."""
+    if endpoint_name:
+        return EndpointTarget(endpoint_name, variant)
+    stack = stack or stack_for_variant(variant)
+    target = target_from_stack(session.client("cloudformation"), stack)
+    return EndpointTarget(target.name, variant or target.variant, stack)

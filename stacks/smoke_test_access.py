@@ -1,0 +1,98 @@
+"""A role a delivery pipeline in another account assumes to smoke-test one endpoint.
+
+SageMaker endpoints take no resource policies, so cross-account callers need a role in the
+endpoint's account. This one may only describe and stream from its endpoint, and only the
+pipeline's smoke-test runner role (matched by ARN, so recreating it keeps the trust) may assume it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from stacks.endpoint_monitoring import EndpointMonitoring
+from stacks.llm_endpoint import LlmEndpoint
+
+SMOKE_TEST_ROLE_PREFIX = "llm-smoke-test-"
+# The pipeline's CodeBuild role that runs llm-smoke-test (named, so stages can trust it).
+SMOKE_TEST_RUNNER_ROLE = "llm-pipeline-smoke-test-runner"
+
+
+def smoke_test_role_name(stage: str, variant: str) -> str:
+    """Name of the role in a stage's account for one variant's endpoint: known to both sides."""
+    return f"{SMOKE_TEST_ROLE_PREFIX}{stage}-{variant}"
+
+
+def role_arn(partition: str, account: str, name: str) -> str:
+    return f"arn:{partition}:iam::{account}:role/{name}"
+
+
+@dataclass(frozen=True)
+class SmokeTestAccess:
+    """Which stage an endpoint stack belongs to, and the account its pipeline runs in."""
+
+    stage: str
+    pipeline_account: str
+    partition: str = "aws"
+
+    @property
+    def runner_role_arn(self) -> str:
+        return role_arn(self.partition, self.pipeline_account, SMOKE_TEST_RUNNER_ROLE)
+
+
+class SmokeTestRole(Construct):
+    """Role `llm-smoke-test-<stage>-<variant>`: stream from one endpoint, and read back what the
+    post-deploy verification compares (its config, alarms, alarm topic and the topic's key)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        access: SmokeTestAccess,
+        variant: str,
+        endpoint: LlmEndpoint,
+        monitoring: EndpointMonitoring | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        principal = iam.AccountPrincipal(access.pipeline_account).with_conditions(
+            {"ArnEquals": {"aws:PrincipalArn": access.runner_role_arn}}
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            role_name=smoke_test_role_name(access.stage, variant),
+            assumed_by=principal,
+            description=f"Assumed by the delivery pipeline to smoke-test the {variant} endpoint",
+        )
+        statements = [
+            # InvokeEndpointWithResponseStream is authorised by sagemaker:InvokeEndpoint (API reference).
+            iam.PolicyStatement(
+                sid="SmokeTestEndpoint",
+                actions=["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
+                resources=[endpoint.endpoint.ref],  # Ref of AWS::SageMaker::Endpoint is its ARN
+            ),
+            iam.PolicyStatement(
+                sid="VerifyEndpointConfig",
+                actions=["sagemaker:DescribeEndpointConfig"],
+                resources=[endpoint.endpoint_config.ref],  # its ARN, as for the endpoint
+            ),
+        ]
+        if monitoring is not None:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="VerifyAlarms", actions=["cloudwatch:DescribeAlarms"], resources=[a.alarm_arn for a in monitoring.alarms]
+                )
+            )
+            statements.append(
+                iam.PolicyStatement(sid="VerifyAlarmTopic", actions=["sns:GetTopicAttributes"], resources=[monitoring.topic.topic_arn])
+            )
+            if monitoring.topic_key is not None:
+                statements.append(
+                    iam.PolicyStatement(
+                        sid="VerifyAlarmTopicKey", actions=["kms:DescribeKey", "kms:GetKeyPolicy"], resources=[monitoring.topic_key.key_arn]
+                    )
+                )
+        self.policy = iam.ManagedPolicy(self, "Policy", roles=[self.role], statements=statements)

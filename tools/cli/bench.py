@@ -1,0 +1,171 @@
+"""Load benchmark: a sweep of concurrency levels against a deployed endpoint, with plots.
+
+    llm-bench --variant tgi --concurrency 1,2,4,8,16 --requests-per-level 32
+    llm-bench --endpoint-name NAME --variant lmi --prompt-tokens 1024 --time-limit 600
+
+Per level: TTFT, inter-token and end-to-end latency (p50/p90/p99), output tokens per second per
+request and in aggregate, requests per minute, errors, and the cost per million output tokens
+from the instance's price per hour. Definitions are llmperf's (see llm_bench/runner.py). Writes
+results.json, results.csv and latency_throughput.png to --output-dir.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from streaming_client import endpoint_discovery, invocation, payloads
+from streaming_client.aws_session import aws_session
+from streaming_client.errors import SmokeTestError, UsageError
+from tools.llm_bench import report, runner, stats
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Llama-family tokenizers give about 1.3 tokens per English word.
+TOKENS_PER_WORD = 1.3
+_FILLER = [
+    "the",
+    "quick",
+    "brown",
+    "fox",
+    "jumps",
+    "over",
+    "a",
+    "lazy",
+    "dog",
+    "while",
+    "seven",
+    "bright",
+    "stars",
+    "watch",
+    "quietly",
+    "above",
+]
+
+
+def prompt_of(tokens: int) -> str:
+    """A user message of roughly `tokens` tokens (word count x 1.3; no tokenizer offline)."""
+    words = max(1, round(tokens / TOKENS_PER_WORD))
+    return " ".join(_FILLER[i % len(_FILLER)] for i in range(words)) + ". Continue the story."
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--endpoint-name")
+    where.add_argument("--stack")
+    parser.add_argument("--variant", choices=["tgi", "lmi"], required=True, help="request format (tgi or lmi)")
+    parser.add_argument("--concurrency", default="1,2,4,8,16", help="comma-separated levels (default 1,2,4,8,16)")
+    parser.add_argument("--requests-per-level", type=int, default=16)
+    parser.add_argument("--prompt-tokens", type=int, default=512)
+    parser.add_argument("--max-new-tokens", type=int, default=256)
+    parser.add_argument("--time-limit", type=float, default=900, metavar="SECONDS", help="no request starts after this (default 900)")
+    parser.add_argument("--instance-type", help="for the cost figure (default: the app profile's)")
+    parser.add_argument("--instance-count", type=int, default=1)
+    parser.add_argument("--output-dir", type=Path, default=Path("bench-results"))
+    parser.add_argument("--accept-eula", action="store_true")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--title", help="plot title")
+    parser.add_argument("--profile")
+    parser.add_argument("--region")
+    args = parser.parse_args(argv)
+    try:
+        args.levels = [int(x) for x in args.concurrency.split(",")]
+    except ValueError:
+        parser.error(f"--concurrency: expected numbers like 1,2,4, got {args.concurrency}")
+    if any(level < 1 for level in args.levels) or args.requests_per_level < 1:
+        parser.error("concurrency levels and --requests-per-level must be at least 1")
+    return args
+
+
+def price_per_hour(args: argparse.Namespace) -> float | None:
+    from blueprint.config.facts import instance_facts
+    from blueprint.config.loader import load_project_config
+
+    instance_type = args.instance_type or getattr(load_project_config().variants, args.variant).instance_type
+    facts = instance_facts(instance_type)
+    return facts.price_per_hour * args.instance_count if facts else None
+
+
+def run(args: argparse.Namespace) -> int:
+    session = aws_session(args.profile, args.region)
+    if session.region_name is None:
+        raise UsageError("no AWS region (set AWS_REGION or use --region)")
+    target = endpoint_discovery.resolve_target(session, endpoint_name=args.endpoint_name, stack=args.stack, variant=args.variant)
+    runtime = invocation.runtime_client(session)
+    parameters = payloads.GenerationParameters(max_new_tokens=args.max_new_tokens)
+    body = payloads.request_body(args.variant, payloads.llama2_chat_prompt(prompt_of(args.prompt_tokens)), parameters)
+    price = price_per_hour(args)
+    deadline = time.monotonic() + args.time_limit
+    progress = None
+    if not args.no_progress:
+        from tqdm import tqdm
+
+        progress = tqdm(total=len(args.levels) * args.requests_per_level, unit="req", file=sys.stderr)
+    summaries = []
+    try:
+        for level in args.levels:
+            if progress:
+                progress.set_description(f"concurrency {level}")
+            record = runner.run_level(
+                runtime,
+                target.name,
+                body,
+                concurrency=level,
+                requests=args.requests_per_level,
+                deadline=deadline,
+                custom_attributes=payloads.custom_attributes(args.accept_eula),
+                on_done=(lambda _: progress.update()) if progress else (lambda _: None),
+            )
+            summaries.append(stats.summarize(record, price))
+    finally:
+        if progress:
+            progress.close()
+    summaries = [s for s in summaries if s.requests]
+    if not summaries:
+        raise UsageError("no request ran within --time-limit")
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "endpoint": target.name,
+        "variant": args.variant,
+        "prompt_tokens_approx": args.prompt_tokens,
+        "max_new_tokens": args.max_new_tokens,
+        "price_per_hour": price,
+    }
+    report.write_json(args.output_dir / "results.json", summaries, meta)
+    report.write_csv(args.output_dir / "results.csv", summaries)
+    report.plot(args.output_dir / "latency_throughput.png", summaries, args.title or f"{target.name} ({args.variant})")
+    print_table(summaries)
+    print(f"wrote {args.output_dir}/results.json, results.csv, latency_throughput.png", file=sys.stderr)
+    return 0
+
+
+def print_table(summaries: list[stats.LevelSummary]) -> None:
+    def ms(value: float | None) -> str:
+        return "-" if value is None else f"{value * 1000:.0f}"
+
+    print("conc  reqs err  ttft_p50/p90/p99_ms  itl_p50_ms  e2e_p50/p90/p99_ms  tok/s/req  tok/s_all  req/min  $/Mtok")
+    for s in summaries:
+        cost = "-" if s.cost_per_million_output_tokens_usd is None else f"{s.cost_per_million_output_tokens_usd:.2f}"
+        print(
+            f"{s.concurrency:4d} {s.requests:5d} {s.errors:3d}  {ms(s.ttft_p50_s)}/{ms(s.ttft_p90_s)}/{ms(s.ttft_p99_s):>5}  {ms(s.itl_p50_s):>10}  "
+            f"{ms(s.e2e_p50_s)}/{ms(s.e2e_p90_s)}/{ms(s.e2e_p99_s):>6}  {s.request_tokens_per_s_p50 or 0:9.1f}  {s.aggregate_tokens_per_s:9.1f}  {s.requests_per_minute:7.1f}  {cost}"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        return run(args)
+    except SmokeTestError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
