@@ -6,10 +6,11 @@ import sys
 import aws_cdk as cdk
 
 from blueprint.config.errors import ConfigError
-from blueprint.config.loader import load_config
+from blueprint.loader import load_config
 from blueprint.reports.synth_summary import render_summary
-from stacks.composition import add_pipeline, compose
+from stacks.composition import compose
 from stacks.nag import add_checks
+from stacks.optional_pipeline import add_pipeline
 
 app = cdk.App()
 try:

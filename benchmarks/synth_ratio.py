@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from blueprint.config.loader import CDK_CLI_CONTEXT, project_context
+from blueprint.loader import CDK_CLI_CONTEXT, project_context
 
 ROOT = Path(__file__).resolve().parent.parent
 

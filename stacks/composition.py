@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import aws_cdk as cdk
 
@@ -11,10 +10,7 @@ from blueprint.config.settings import AppConfig
 from stacks.llm_endpoint_stack import LlmEndpointStack
 from stacks.model_bucket_stack import ModelBucketStack
 from stacks.smoke_test_access import SmokeTestAccess
-from stacks.stack_names import BUCKET_STACK_ID, ENDPOINT_STACK_IDS, PIPELINE_STACK_ID
-
-if TYPE_CHECKING:
-    from stacks.delivery_pipeline_stack import DeliveryPipelineStack
+from stacks.stack_names import BUCKET_STACK_ID, ENDPOINT_STACK_IDS
 
 
 @dataclass
@@ -52,19 +48,3 @@ def compose(scope: cdk.App | cdk.Stage, config: AppConfig, *, smoke_test: SmokeT
         # Deploy order only: endpoints read weights from the bucket, by name, not by reference.
         stack.add_stack_dependency(bucket_stack)
     return ComposedApp(bucket_stack, endpoint_stacks)
-
-
-def add_pipeline(app: cdk.App, config: AppConfig) -> DeliveryPipelineStack | None:
-    """The delivery pipeline when `pipeline.enabled`, beside the workstation stacks (which stay usable)."""
-    if not config.pipeline.enabled:
-        return None
-    # Imported here: CDK Pipelines and CodeBuild cost ~0.13 s of import on every workstation synth.
-    from stacks.delivery_pipeline_stack import DeliveryPipelineStack
-
-    return DeliveryPipelineStack(
-        app,
-        PIPELINE_STACK_ID,
-        config=config,
-        env=cdk.Environment(account=config.pipeline.account, region=config.pipeline.region),
-        description="Delivery pipeline: tests, synth, then each stage with a smoke test",
-    )

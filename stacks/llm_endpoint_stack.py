@@ -9,11 +9,11 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from blueprint.config.facts import instance_facts
+from blueprint.config.facts import known_instance
 from blueprint.config.settings import AppConfig
-from blueprint.config.validation import image_cuda
 from blueprint.containers.registry import CONTAINERS
-from blueprint.images.image_catalog import find_image
+from blueprint.images.image_catalog import known_image
+from blueprint.validation import image_cuda
 from stacks.endpoint_monitoring import EndpointMonitoring
 from stacks.endpoint_scaling import EndpointScaling
 from stacks.llm_endpoint import LlmEndpoint
@@ -40,15 +40,15 @@ class LlmEndpointStack(cdk.Stack):
         container = CONTAINERS[variant].container_spec(
             settings,
             config,
-            find_image(settings.image.framework, settings.image.version),
-            instance_facts(settings.instance_type),
+            known_image(settings.image.framework, settings.image.version),
+            known_instance(settings.instance_type),
             f"s3://{model_bucket.bucket_name}/{prefix}",
         )
         kms_key = kms.Key.from_key_arn(self, "VolumeKey", settings.kms_key_arn) if settings.kms_key_arn else None
         # A name known at synth: alarms (and the rollback that watches them) can name the endpoint
         # without a reference cycle, and updates keep the name clients call.
         endpoint_name = settings.endpoint_name or default_endpoint_name(self.stack_name)
-        instance = instance_facts(settings.instance_type)
+        instance = known_instance(settings.instance_type)
         self.monitoring = None
         if settings.alarms.enabled:
             self.monitoring = EndpointMonitoring(
@@ -78,7 +78,7 @@ class LlmEndpointStack(cdk.Stack):
             weights_prefix=prefix,
             retain_variant_properties=settings.autoscaling.enabled,
         )
-        if not instance_facts(settings.instance_type).nvme_instance_storage and not settings.kms_key_arn:
+        if not known_instance(settings.instance_type).nvme_instance_storage and not settings.kms_key_arn:
             cdk.Annotations.of(self.endpoint.endpoint_config).add_warning_v2(
                 "llm:VolumeKey",
                 f"{settings.instance_type} stores the model on an EBS volume encrypted with the account's default key; "
@@ -90,7 +90,7 @@ class LlmEndpointStack(cdk.Stack):
                 "llm:HostImage",
                 f"{container.image.tag} needs CUDA {cuda[0]}.{cuda[1]}; set variants.{variant}.inference_ami_version to a host image whose driver supports it",
             )
-        if instance_facts(settings.instance_type).nvme_instance_storage:
+        if known_instance(settings.instance_type).nvme_instance_storage:
             acknowledge(
                 self.endpoint.endpoint_config,
                 "HIPAA.Security-SageMakerEndpointConfigurationKMSKeyConfigured",

@@ -16,10 +16,11 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 import aws_cdk as cdk  # noqa: E402
 from aws_cdk.assertions import Template  # noqa: E402
 
-from blueprint.config.loader import load_config  # noqa: E402
-from stacks.composition import ComposedApp, add_pipeline, compose  # noqa: E402
+from blueprint.loader import load_config  # noqa: E402
+from stacks.composition import ComposedApp, compose  # noqa: E402
 from stacks.delivery_pipeline_stack import DeliveryPipelineStack  # noqa: E402
 from stacks.nag import add_checks  # noqa: E402
+from stacks.optional_pipeline import add_pipeline  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 # An App built in a test ignores cdk.json: pass its context (feature flags, profile) explicitly.

@@ -11,7 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
 
 from blueprint.config.errors import ConfigError
-from blueprint.config.loader import load_config
+from blueprint.loader import load_config
 from stacks.delivery_pipeline_stack import VERIFY_OUTPUTS
 from tests.conftest import CONNECTION, DEV_ACCOUNT, PIPELINE_ACCOUNT, PIPELINE_CONTEXT, PROD_ACCOUNT, build_app
 

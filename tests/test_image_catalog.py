@@ -7,7 +7,8 @@ import os
 import subprocess
 import sys
 
-from blueprint.images.image_catalog import find_image, load_table, profile_images
+from blueprint.config.profiles import profile_images
+from blueprint.images.image_catalog import find_image, load_table
 from tests.conftest import CDK_JSON_CONTEXT, ROOT
 from tools.image_table_source import read_images, sdk_version
 

@@ -22,9 +22,9 @@ from pathlib import Path
 import botocore.exceptions
 import pytest
 
-from blueprint.config.loader import load_config
 from blueprint.containers import lmi, serving_properties
 from blueprint.images.image_catalog import find_image
+from blueprint.loader import load_config
 from tests.aws_emulator import ACCOUNT, REGION, MotoServer, detach_managed_policies
 from tests.aws_loopback import Endpoint, Stream
 from tests.conftest import ROOT

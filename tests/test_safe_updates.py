@@ -7,7 +7,7 @@ import re
 import pytest
 from aws_cdk.assertions import Match
 
-from blueprint.config.loader import load_config
+from blueprint.loader import load_config
 from blueprint.review.review_report import rejected_updates
 from blueprint.review.template_changes import compare
 from tests.conftest import build_app

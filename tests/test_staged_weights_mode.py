@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from blueprint.config.loader import load_config
+from blueprint.loader import load_config
 from tests.conftest import build_app
 
 PREFIX = "models/meta-llama/Llama-2-13b-chat-hf/main/"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from blueprint.config.loader import load_config
+from blueprint.loader import load_config
 from blueprint.reports.synth_summary import render_summary, variant_sizing
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from blueprint.config.errors import ConfigError
-from blueprint.config.loader import load_config
+from blueprint.loader import load_config
 
 FAKE_HF_TOKEN = "hf_" + "FAKE" * 9  # an obvious fake, built so no token-shaped literal is stored
 

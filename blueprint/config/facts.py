@@ -75,6 +75,14 @@ def instance_facts(instance_type: str) -> InstanceFacts | None:
     return InstanceFacts(name=instance_type, **row) if row else None
 
 
+def known_instance(instance_type: str) -> InstanceFacts:
+    """Facts of an instance type validation accepted (after `validate`, never missing)."""
+    facts = instance_facts(instance_type)
+    if facts is None:
+        raise KeyError(f"no facts for {instance_type}: validate the configuration first")
+    return facts
+
+
 @functools.cache
 def _model_table() -> dict:
     return json.loads((DATA_DIR / "model_facts.json").read_text())["models"]

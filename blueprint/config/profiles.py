@@ -5,10 +5,12 @@ A profile is plain data in the shape of `config.settings.AppConfig` (nested dict
 
 from __future__ import annotations
 
+from typing import Any
+
 DEFAULT_PROFILE = "llama2-13b-seed"
 
 # The reference recipe (SPEC.md Part 1), value for value.
-_SEED = {
+_SEED: dict[str, Any] = {
     "model": {"id": "meta-llama/Llama-2-13b-chat-hf"},
     "variants": {
         "tgi": {
@@ -42,7 +44,7 @@ _SEED = {
 
 # The same model on current images: TGI 3 (which reads MAX_INPUT_TOKENS and HF_TOKEN and sizes
 # its batch from free memory) and LMI with the vLLM engine (lmi-dist and engine=MPI are gone).
-_CURRENT = {
+_CURRENT: dict[str, Any] = {
     "model": {"id": "meta-llama/Llama-2-13b-chat-hf"},
     "variants": {
         "tgi": {
@@ -64,7 +66,7 @@ _CURRENT = {
 
 # The seed recipe with staged weights for both variants: SageMaker mounts the weights from the
 # model bucket, the containers run without network access, and no hub token is deployed.
-_STAGED = {
+_STAGED: dict[str, Any] = {
     "model": dict(_SEED["model"]),
     "variants": {
         "tgi": {
@@ -82,3 +84,14 @@ PROFILES: dict[str, dict] = {
     "current": _CURRENT,
     "llama2-13b-staged": _STAGED,
 }
+
+
+def profile_images() -> list[tuple[str, str]]:
+    """(framework, version) of every variant of every profile: what the image table must hold."""
+    return sorted(
+        {
+            (variant["image"]["framework"], variant["image"]["version"])
+            for profile in PROFILES.values()
+            for variant in profile["variants"].values()
+        }
+    )

@@ -2,8 +2,8 @@
 
 Every field here is a setting users may change; its default is the behaviour they get when a
 profile does not set it. Field names are the dotted keys of `cdk.json` context (for example
-`variants.tgi.instance_type`). The loader (`config/loader.py`) fills these classes, and
-`config/validation.py` checks them against the facts tables before any stack is built.
+`variants.tgi.instance_type`). The loader (`blueprint/loader.py`) fills these classes, and
+`blueprint/validation.py` checks them against the facts tables before any stack is built.
 """
 
 from __future__ import annotations

@@ -5,8 +5,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
+from blueprint.config.settings import VariantSettings
 from blueprint.images.image_catalog import ImageEntry
+
+S = TypeVar("S", bound=VariantSettings)
+
+
+def settings_of(kind: type[S], settings: VariantSettings) -> S:
+    """`settings` as the variant's own settings class: the registry dispatches by variant name,
+    so a container module receives the base type and narrows it here."""
+    if not isinstance(settings, kind):
+        raise TypeError(f"expected {kind.__name__}, got {type(settings).__name__}")
+    return settings
+
 
 # Where SageMaker puts model data inside the container.
 MODEL_DIR = "/opt/ml/model"

@@ -16,18 +16,18 @@ from packaging.version import Version
 
 from blueprint.config.errors import Problem
 from blueprint.config.facts import InstanceFacts, ModelFacts
-from blueprint.config.settings import AppConfig, LmiVariantSettings
+from blueprint.config.settings import AppConfig, LmiVariantSettings, VariantSettings
 from blueprint.containers import serving_properties
-from blueprint.containers.container_spec import MODEL_DIR, ContainerSpec, ModelDataArchive, ServingLimits
+from blueprint.containers.container_spec import MODEL_DIR, ContainerSpec, ModelDataArchive, ServingLimits, settings_of
 from blueprint.containers.environment import REDACTED, check_managed_names, is_secret_name, looks_like_secret_value
 from blueprint.containers.model_fit import check_context_length, check_shard_degree
 from blueprint.images.image_catalog import ImageEntry
 
-FRAMEWORKS = ("djl-deepspeed", "djl-lmi")
-WEIGHTS_LOADING = ("s3-download", "s3")
+FRAMEWORKS: tuple[str, ...] = ("djl-deepspeed", "djl-lmi")
+WEIGHTS_LOADING: tuple[str, ...] = ("s3-download", "s3")
 SETTINGS_PATH = "variants.lmi"
 # LMI reads staged weights from S3: it takes no secret.
-SECRET_SETTING = None
+SECRET_SETTING: str | None = None
 # DJL Serving's default option.max_rolling_batch_size.
 DEFAULT_MAX_ROLLING_BATCH_SIZE = 32
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -92,8 +92,9 @@ def tensor_parallel_degree(properties: dict[str, str], instance: InstanceFacts) 
     return instance.gpus if value == "max" else whole_number(value)
 
 
-def validate(settings: LmiVariantSettings, config: AppConfig, instance: InstanceFacts, model: ModelFacts) -> list[Problem]:
+def validate(settings: VariantSettings, config: AppConfig, instance: InstanceFacts, model: ModelFacts) -> list[Problem]:
     """Problems of the serving.properties (after overrides) for this image and instance."""
+    settings = settings_of(LmiVariantSettings, settings)
     path = SETTINGS_PATH
     file_path = f"{path}.serving_properties"
     if properties_file(settings) is None:
@@ -194,9 +195,10 @@ def _known_files() -> list[str]:
 
 
 def container_spec(
-    settings: LmiVariantSettings, config: AppConfig, image: ImageEntry, instance: InstanceFacts, weights_uri: str
+    settings: VariantSettings, config: AppConfig, image: ImageEntry, instance: InstanceFacts, weights_uri: str
 ) -> ContainerSpec:
     """The recipe's LMI container (code tarball, weights copied from S3), or mounted staged weights."""
+    settings = settings_of(LmiVariantSettings, settings)
     properties = read_properties(settings)
     if settings.weights_loading == "s3":
         return ContainerSpec(
@@ -236,14 +238,15 @@ def environment_configuration(properties: dict[str, str]) -> dict[str, str]:
     return environment
 
 
-def serving_limits(settings: LmiVariantSettings, config: AppConfig, instance: InstanceFacts, model: ModelFacts) -> ServingLimits:
+def serving_limits(settings: VariantSettings, config: AppConfig, instance: InstanceFacts, model: ModelFacts) -> ServingLimits:
     """A rolling batch holds up to max_rolling_batch_size sequences of up to max_model_len tokens."""
+    settings = settings_of(LmiVariantSettings, settings)
     props = read_properties(settings)
     sequences = int(props.get("option.max_rolling_batch_size", DEFAULT_MAX_ROLLING_BATCH_SIZE))
     length = int(props.get("option.max_model_len", model.max_position_embeddings))
     length_source = "max model length" if "option.max_model_len" in props else "model context"
     return ServingLimits(
-        gpus_used=tensor_parallel_degree(props, instance),
+        gpus_used=tensor_parallel_degree(props, instance) or instance.gpus,  # validated: readable
         batch_token_limit=sequences * length,
         batch_limit_label=f"option.max_rolling_batch_size {sequences} x {length} tokens",
         token_summary=f"{length_source} {length:,}, up to {sequences} sequences in a rolling batch",

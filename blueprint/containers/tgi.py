@@ -13,16 +13,16 @@ from packaging.version import Version
 
 from blueprint.config.errors import Problem
 from blueprint.config.facts import InstanceFacts, ModelFacts
-from blueprint.config.settings import AppConfig, TgiVariantSettings
-from blueprint.containers.container_spec import MODEL_DIR, ContainerSpec, SecretReference, ServingLimits
+from blueprint.config.settings import AppConfig, TgiVariantSettings, VariantSettings
+from blueprint.containers.container_spec import MODEL_DIR, ContainerSpec, SecretReference, ServingLimits, settings_of
 from blueprint.containers.environment import REDACTED, check_managed_names, looks_like_secret_value
 from blueprint.containers.model_fit import check_context_length, check_shard_degree
 from blueprint.images.image_catalog import ImageEntry
 
-FRAMEWORKS = ("huggingface-llm",)
-WEIGHTS_LOADING = ("hub", "s3")
+FRAMEWORKS: tuple[str, ...] = ("huggingface-llm",)
+WEIGHTS_LOADING: tuple[str, ...] = ("hub", "s3")
 SETTINGS_PATH = "variants.tgi"
-SECRET_SETTING = f"{SETTINGS_PATH}.hub_token_secret"
+SECRET_SETTING: str | None = f"{SETTINGS_PATH}.hub_token_secret"
 
 # TGI 2.0.0 renamed --max-input-length to --max-input-tokens (the old name stays a legacy alias
 # we do not emit); TGI 2.1.0 reads HF_TOKEN (before it, HUGGING_FACE_HUB_TOKEN).
@@ -59,8 +59,9 @@ def num_gpus(settings: TgiVariantSettings, instance: InstanceFacts) -> int:
     return settings.num_gpus if settings.num_gpus is not None else instance.gpus
 
 
-def validate(settings: TgiVariantSettings, config: AppConfig, instance: InstanceFacts, model: ModelFacts) -> list[Problem]:
+def validate(settings: VariantSettings, config: AppConfig, instance: InstanceFacts, model: ModelFacts) -> list[Problem]:
     """Problems of the TGI-specific settings (generic ones are checked in config.validation)."""
+    settings = settings_of(TgiVariantSettings, settings)
     path = SETTINGS_PATH
     problems: list[Problem] = []
     gpus = num_gpus(settings, instance)
@@ -137,9 +138,10 @@ def validate(settings: TgiVariantSettings, config: AppConfig, instance: Instance
 
 
 def container_spec(
-    settings: TgiVariantSettings, config: AppConfig, image: ImageEntry, instance: InstanceFacts, weights_uri: str
+    settings: VariantSettings, config: AppConfig, image: ImageEntry, instance: InstanceFacts, weights_uri: str
 ) -> ContainerSpec:
     """The recipe's TGI container (weights from the hub at start-up), or mounted staged weights."""
+    settings = settings_of(TgiVariantSettings, settings)
     names = env_names(settings.image.version)
     staged = settings.weights_loading == "s3"
     environment = {
@@ -167,8 +169,9 @@ def container_spec(
     return ContainerSpec(image=image, environment=environment, secret_environment=secrets)
 
 
-def serving_limits(settings: TgiVariantSettings, config: AppConfig, instance: InstanceFacts, model: ModelFacts) -> ServingLimits:
+def serving_limits(settings: VariantSettings, config: AppConfig, instance: InstanceFacts, model: ModelFacts) -> ServingLimits:
     """GPUs used and the batch token limit, for the sizing report."""
+    settings = settings_of(TgiVariantSettings, settings)
 
     def show(value: int | None) -> str:
         return "auto" if value is None else f"{value:,}"

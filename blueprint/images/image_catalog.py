@@ -44,21 +44,16 @@ def known_versions(framework: str) -> list[str]:
     return sorted(load_table()["images"].get(framework, {}))
 
 
+def known_image(framework: str, version: str) -> ImageEntry:
+    """An image validation accepted (after `validate`, never missing)."""
+    entry = find_image(framework, version)
+    if entry is None:
+        raise KeyError(f"no image {framework} {version} in the table: validate the configuration first")
+    return entry
+
+
 def find_image(framework: str, version: str) -> ImageEntry | None:
     entry = load_table()["images"].get(framework, {}).get(version)
     if entry is None:
         return None
     return ImageEntry(framework, version, entry["repository"], entry["tag"], entry["regions"])
-
-
-def profile_images() -> list[tuple[str, str]]:
-    """(framework, version) of every variant of every profile: what the table must hold."""
-    from blueprint.config.profiles import PROFILES
-
-    return sorted(
-        {
-            (variant["image"]["framework"], variant["image"]["version"])
-            for profile in PROFILES.values()
-            for variant in profile["variants"].values()
-        }
-    )

@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-from blueprint.config.facts import GIB, instance_facts, model_facts, price_table_note
+from blueprint.config.facts import GIB, known_instance, model_facts, price_table_note
 from blueprint.config.settings import AppConfig, VariantSettings
 from blueprint.containers.container_spec import ServingLimits
 from blueprint.containers.registry import CONTAINERS
-from blueprint.images.image_catalog import find_image
+from blueprint.images.image_catalog import known_image
 from blueprint.reports.sizing import Sizing, size
 
 HOURS_PER_MONTH = 730
 
 
 def variant_limits(name: str, variant: VariantSettings, config: AppConfig) -> ServingLimits:
-    instance = instance_facts(variant.instance_type)
+    instance = known_instance(variant.instance_type)
     return CONTAINERS[name].serving_limits(variant, config, instance, model_facts(config.model))
 
 
 def variant_sizing(name: str, variant: VariantSettings, config: AppConfig, limits: ServingLimits | None = None) -> Sizing:
     """Sizing of one variant from the limits its container module reports."""
     limits = limits or variant_limits(name, variant, config)
-    return size(instance_facts(variant.instance_type), model_facts(config.model), config.sizing, limits)
+    return size(known_instance(variant.instance_type), model_facts(config.model), config.sizing, limits)
 
 
 def _gb(value: float) -> str:
@@ -50,8 +50,8 @@ def render_summary(config: AppConfig) -> str:
     if not enabled:
         lines.append("  no variant enabled: only the model bucket stack")
     for name, variant in enabled.items():
-        instance = instance_facts(variant.instance_type)
-        image = find_image(variant.image.framework, variant.image.version)
+        instance = known_instance(variant.instance_type)
+        image = known_image(variant.image.framework, variant.image.version)
         where = config.region or f"deploy-time region, {len(image.regions)} regions mapped"
         price = instance.price_per_hour * variant.instance_count
         limits = variant_limits(name, variant, config)

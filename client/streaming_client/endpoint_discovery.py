@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from streaming_client.aws_errors import translate
-from streaming_client.errors import EndpointNotFound, EndpointNotInService, SmokeTestError
+from streaming_client.errors import EndpointNotFound, EndpointNotInService, SmokeTestError, UsageError
 
 # The endpoint stacks the app names per variant (its stacks/stack_names.py; a test keeps them equal):
 # the client installs alone, without the app.
@@ -110,6 +110,9 @@ def resolve_target(session: Any, *, endpoint_name: str | None, stack: str | None
     """The endpoint by name, or from a stack's outputs (the app's stack for `variant` by default)."""
     if endpoint_name:
         return EndpointTarget(endpoint_name, variant)
-    stack = stack or stack_for_variant(variant)
+    if stack is None:
+        if variant is None:
+            raise UsageError("give an endpoint name, a stack or a variant")
+        stack = stack_for_variant(variant)
     target = target_from_stack(session.client("cloudformation"), stack)
     return EndpointTarget(target.name, variant or target.variant, stack)

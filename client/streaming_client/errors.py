@@ -14,6 +14,7 @@ class SmokeTestError(Exception):
     def __init__(self, message: str, partial: object | None = None) -> None:
         super().__init__(message)
         self.partial = partial
+        self.reported = False  # a CLI sets it once it has reported the failure
 
 
 class UsageError(SmokeTestError):

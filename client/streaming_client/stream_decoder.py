@@ -164,7 +164,8 @@ def _parse_event(text: str) -> dict | None:
 
 
 def _raise_in_band_error(event: dict) -> None:
-    details = event.get("details") if isinstance(event.get("details"), dict) else {}
+    raw_details = event.get("details")
+    details: dict = raw_details if isinstance(raw_details, dict) else {}
     if event.get("error"):
         kind = event.get("error_type") or "error"
         raise StreamFailed(f"model server reported {kind} mid-stream: {event['error']}")
@@ -270,9 +271,10 @@ class JsonDocumentDecoder(_Decoder):
         """Append the text `text` decodes to to `self._out` (after the closing quote: nothing)."""
         if self._state == "start":
             self._head += text
-            text = self._after_document_start()
-            if text is None:
+            rest = self._after_document_start()
+            if rest is None:
                 return
+            text = rest
         if self._state == "string":
             self._unescape(text)
 
@@ -405,8 +407,11 @@ class AutoDecoder:
         if self._decoder is None:
             if not self._sniffed.strip():
                 return []
-            pieces = self._start(_sniff(self._sniffed, final=True))
-            return pieces + self._decoder.close()
+            # A final sniff always names a format (JSON lines when nothing else fits).
+            pieces = self._start(_sniff(self._sniffed, final=True) or StreamFormat.JSON_LINES)
+            decoder = self._decoder
+            assert decoder is not None  # _start set it
+            return pieces + decoder.close()
         return self._decoder.close()
 
     def _start(self, chosen: StreamFormat) -> list[Piece]:

@@ -82,7 +82,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def price_per_hour(args: argparse.Namespace) -> float | None:
     from blueprint.config.facts import instance_facts
-    from blueprint.config.loader import load_project_config
+    from blueprint.loader import load_project_config
 
     instance_type = args.instance_type or getattr(load_project_config().variants, args.variant).instance_type
     facts = instance_facts(instance_type)

@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from blueprint.config.loader import CDK_CLI_CONTEXT, project_context
+from blueprint.loader import CDK_CLI_CONTEXT, project_context
 from blueprint.review.review_report import Assembly, rejected, render
 
 

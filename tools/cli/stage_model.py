@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from blueprint.config.loader import load_project_config
+from blueprint.loader import load_project_config
 from streaming_client.aws_session import aws_session
 from streaming_client.endpoint_discovery import stack_outputs
 from streaming_client.errors import SmokeTestError

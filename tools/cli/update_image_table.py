@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import sys
 
-from blueprint.images.image_catalog import TABLE_PATH, profile_images, write_table
+from blueprint.config.profiles import profile_images
+from blueprint.images.image_catalog import TABLE_PATH, write_table
 from tools.image_table_source import read_images, sdk_version
 
 

@@ -99,8 +99,7 @@ def check(s3: Any, bucket: str, prefix: str) -> Manifest:
     except ClientError as error:
         raise _destination_error(error, bucket) from None
     manifest = Manifest.from_json(body.decode())
-    bad = [_mismatch(entry, remote.get(entry.path)) for entry in manifest.files]
-    bad = [line for line in bad if line]
+    bad = [line for entry in manifest.files if (line := _mismatch(entry, remote.get(entry.path)))]
     if bad:
         raise CheckFailed(
             f"s3://{bucket}/{prefix} does not match its manifest: {'; '.join(bad[:5])}"

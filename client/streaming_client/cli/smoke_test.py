@@ -117,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
             raise StreamFailed(f"endpoint {target.name} streamed no generated text", partial=result)
     except SmokeTestError as error:
         writer.finish()
-        report(args, target.name, variant, error.partial, error)
+        partial = error.partial if isinstance(error.partial, invocation.StreamResult) else None
+        report(args, target.name, variant, partial, error)
         error.reported = True
         raise
     writer.finish()
@@ -183,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run(args)
     except SmokeTestError as error:
-        if args.json and not getattr(error, "reported", False):
+        if args.json and not error.reported:
             report(args, args.endpoint_name or args.stack, args.variant, None, error)
         status(f"error: {error}")
         return error.exit_code

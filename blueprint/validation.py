@@ -6,7 +6,7 @@ import math
 import re
 
 from blueprint.config.errors import Problem
-from blueprint.config.facts import ModelFacts, instance_facts, known_instance_types, missing_model_facts, model_facts
+from blueprint.config.facts import ModelFacts, instance_facts, known_instance, known_instance_types, missing_model_facts, model_facts
 from blueprint.config.settings import AppConfig, VariantSettings
 from blueprint.containers.environment import check_environment
 from blueprint.containers.registry import CONTAINERS
@@ -121,7 +121,7 @@ def _validate_variant(name: str, variant: VariantSettings, config: AppConfig, mo
         )
 
     instance = instance_facts(variant.instance_type)
-    gpu_types = [t for t in known_instance_types() if instance_facts(t).gpus > 0]
+    gpu_types = [t for t in known_instance_types() if known_instance(t).gpus > 0]
     if instance is None:
         problems.append(
             Problem(f"{path}.instance_type", variant.instance_type, f"no GPU facts for this instance type; known: {', '.join(gpu_types)}")

@@ -21,9 +21,9 @@ from typing import Any
 from blueprint.config.errors import ConfigError, Problem
 from blueprint.config.profiles import DEFAULT_PROFILE, PROFILES
 from blueprint.config.settings import AppConfig
-from blueprint.config.validation import validate
+from blueprint.validation import validate
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # What the CDK CLI adds to an app's context besides cdk.json's (for tools that run app.py directly).
 CDK_CLI_CONTEXT = {
     "aws:cdk:enable-path-metadata": True,
