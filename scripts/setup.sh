@@ -15,6 +15,12 @@ if [ requirements-checkov.txt -nt .venv-checkov/installed ] || [ ! -f .venv-chec
   .venv-checkov/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
   touch .venv-checkov/installed
 fi
+node_major=$(node --version | sed -E 's/^v([0-9]+).*/\1/')
+if [ "$node_major" -lt 22 ]; then
+  # The CDK supports Node 22 and 24; jsii's 11-line end-of-life banner is silenced in cdk.json
+  # and scripts/test.sh, so this is the one place it is said.
+  echo "note: Node $(node --version) is past its end of life; the AWS CDK supports Node 22 and 24: upgrade when you can" >&2
+fi
 if [ ! -x node_modules/.bin/cdk ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
