@@ -18,7 +18,7 @@ try:
 except ConfigError as error:
     sys.exit(str(error))
 compose(app, config)  # the workstation path: `npx cdk deploy` these stacks directly
-add_pipeline(app, config)  # when configured: promotion through accounts (README, "Delivery pipeline")
+add_pipeline(app, config)  # when configured: promotion through accounts (docs/pipeline.md)
 add_checks(app)
 print(render_summary(config), file=sys.stderr)
 app.synth()

@@ -11,7 +11,9 @@ import pytest
 from tests.conftest import NO_PIPELINE, ROOT
 
 # Without jsii's silencing variable: cdk.json's app command sets it, as for a user's shell.
-NPX_ENV = {k: v for k, v in os.environ.items() if k != "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"} | {"AWS_EC2_METADATA_DISABLED": "true"}
+NPX_ENV = {k: v for k, v in os.environ.items() if k != "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"} | {
+    "AWS_EC2_METADATA_DISABLED": "true"
+}
 
 
 def cdk_synth(tmp_path, *args: str, pipeline: bool = False) -> subprocess.CompletedProcess:

@@ -9,7 +9,7 @@ from typing import Any
 
 DEFAULT_PROFILE = "llama2-13b-seed"
 
-# The reference recipe (SPEC.md Part 1), value for value.
+# The reference recipe (docs/recipe.md), value for value.
 _SEED: dict[str, Any] = {
     "model": {"id": "meta-llama/Llama-2-13b-chat-hf"},
     "variants": {

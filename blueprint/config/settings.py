@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 class ModelSettings:
     """The model served by every variant. Architecture facts default to `data/model_facts.json`."""
 
+    # Hugging Face hub model id: what TGI downloads in hub mode and the staging CLI copies to S3.
     id: str = "meta-llama/Llama-2-13b-chat-hf"
     # Pinned hub revision: part of the S3 prefix of staged weights, so a new revision never
     # overwrites the weights a running endpoint reads.
@@ -23,12 +24,13 @@ class ModelSettings:
     # True says the model needs no hub token (not gated). A gated model without a token secret
     # is a synth error unless this is set.
     public: bool = False
-    num_parameters: float | None = None
-    num_layers: int | None = None
-    hidden_size: int | None = None
-    num_attention_heads: int | None = None
-    num_key_value_heads: int | None = None
-    max_position_embeddings: int | None = None
+    # Architecture facts (from the model's config.json); default: data/model_facts.json.
+    num_parameters: float | None = None  # weights count, e.g. 13.0e9
+    num_layers: int | None = None  # transformer layers (KV cache size)
+    hidden_size: int | None = None  # hidden dimension (KV cache size)
+    num_attention_heads: int | None = None  # the tensor-parallel degree must divide it
+    num_key_value_heads: int | None = None  # grouped-query attention; default: the attention heads
+    max_position_embeddings: int | None = None  # context length: token limits may not exceed it
     # fp16/bf16 weights and KV cache.
     dtype_bytes: int = 2
 
@@ -37,6 +39,7 @@ class ModelSettings:
 class BucketSettings:
     """The model bucket, named `<name_prefix>-<account>-<region>`."""
 
+    # 3-24 lowercase letters, digits and hyphens; -<account>-<region> is appended.
     name_prefix: str = "llm-models"
 
 
@@ -62,7 +65,9 @@ class SizingSettings:
 class ImageSettings:
     """A container image of the SageMaker SDK's registry, looked up in `images/image_table.json`."""
 
+    # SDK registry framework, e.g. huggingface-llm (TGI) or djl-deepspeed / djl-lmi (LMI).
     framework: str = ""
+    # Version in that framework, e.g. 1.0.3; must be in images/image_table.json and the region.
     version: str = ""
 
 
@@ -70,17 +75,20 @@ class ImageSettings:
 class AutoscalingSettings:
     """Target tracking on the variant's instance count (off: one fixed instance, as the recipe)."""
 
+    # Register the variant with Application Auto Scaling (a target-tracking policy).
     enabled: bool = False
-    min_capacity: int = 1
-    max_capacity: int = 2
+    min_capacity: int = 1  # fewest instances (at least 1)
+    max_capacity: int = 2  # most instances
     # concurrent-requests: SageMakerVariantConcurrentRequestsPerModelHighResolution (10 s data);
     # invocations: SageMakerVariantInvocationsPerInstance (per minute).
     metric: str = "concurrent-requests"
     # Concurrent requests per instance (or invocations per instance per minute) to hold.
     target_value: float = 8.0
+    # Wait after adding capacity before adding more (0..86400 s).
     scale_out_cooldown_in_seconds: int = 300
     # A new instance takes 10-30 minutes to fetch and load the weights: give capacity back slowly.
     scale_in_cooldown_in_seconds: int = 1800
+    # True: never remove instances automatically.
     disable_scale_in: bool = False
 
 
@@ -88,19 +96,21 @@ class AutoscalingSettings:
 class AlarmSettings:
     """CloudWatch alarms of the endpoint; thresholds are per period unless named otherwise."""
 
+    # Create the alarms, their topic and the dashboard.
     enabled: bool = True
     # default: a topic is created in the endpoint stack.
     topic_arn: str | None = None
+    # 10, 20, 30 or a multiple of 60 seconds.
     period_in_seconds: int = 60
     # Consecutive breaching periods before an alarm fires.
     evaluation_periods: int = 3
     invocation_5xx_errors: float = 0  # alarm when more than this many per period
-    invocation_4xx_errors: float = 20
+    invocation_4xx_errors: float = 20  # alarm when more than this many per period
     model_latency_p90_ms: float = 60_000  # a whole streamed answer of up to 512 tokens
     # Per GPU: SageMaker reports the sum over the instance's GPUs, the alarm scales by their count.
     # TGI and vLLM reserve most GPU memory for KV cache at start-up, so only near-full is a signal.
     gpu_memory_utilization_percent: float = 99
-    disk_utilization_percent: float = 90
+    disk_utilization_percent: float = 90  # percent of the instance's disk
 
 
 @dataclass(frozen=True)
@@ -109,12 +119,13 @@ class DeploymentSettings:
 
     # all-at-once, canary (canary_size_percent first, then the rest) or linear (steps of linear_step_percent).
     traffic_routing: str = "all-at-once"
-    canary_size_percent: int = 25
-    linear_step_percent: int = 25
+    canary_size_percent: int = 25  # the canary's share of the fleet (1..50)
+    linear_step_percent: int = 25  # each linear step's share of the fleet (10..50)
     # Bake time after each shift, watching the alarms.
     wait_interval_in_seconds: int = 600
     # How long the old fleet is kept after the switch (for a fast manual roll back).
     termination_wait_in_seconds: int = 300
+    # Give up and roll back after this long (600..28800 s, longer than the waits).
     maximum_execution_timeout_in_seconds: int = 7200
     # Roll back automatically when one of the endpoint's alarms fires during the update.
     rollback_on_alarms: bool = True
@@ -124,13 +135,16 @@ class DeploymentSettings:
 class VariantSettings:
     """What every serving variant has: image, instances, timeouts, endpoint."""
 
+    # False: no endpoint stack for this variant.
     enabled: bool = True
     image: ImageSettings = field(default_factory=ImageSettings)
-    instance_type: str = "ml.g5.12xlarge"
-    instance_count: int = 1
+    instance_type: str = "ml.g5.12xlarge"  # a GPU instance of data/instance_types.json
+    instance_count: int = 1  # instances at creation (within autoscaling's min..max when it is on)
+    # Production variant name; must stay the same across updates (blue/green).
     variant_name: str = "AllTraffic"
+    # SageMaker's timeouts, 60..3600 s; unset: SageMaker's defaults.
     model_data_download_timeout_in_seconds: int | None = 3600
-    container_startup_health_check_timeout_in_seconds: int | None = 3600
+    container_startup_health_check_timeout_in_seconds: int | None = 3600  # start-up until the health check passes
     # default: the stack's name (stable, so alarms can name it and updates keep it).
     endpoint_name: str | None = None
     # SageMaker host image (NVIDIA driver and CUDA); default: SageMaker's default for the instance.
@@ -138,7 +152,7 @@ class VariantSettings:
     # Only for instance families without NVMe instance storage: SageMaker refuses a volume size on
     # g4dn, g5 and p4d, and a key there would not encrypt their instance storage.
     volume_size_in_gb: int | None = None
-    kms_key_arn: str | None = None
+    kms_key_arn: str | None = None  # customer managed key of the EBS volume (not on NVMe families)
     # Extra container environment; plain values only (secrets are rejected).
     environment: dict[str, str] = field(default_factory=dict)
     # How the container gets the weights; each variant class sets its default and allowed values.
@@ -157,8 +171,10 @@ class TgiVariantSettings(VariantSettings):
     weights_loading: str = "hub"
     # default: all GPUs of the instance (TGI shards the model across SM_NUM_GPUS GPUs).
     num_gpus: int | None = None
+    # Prompt tokens, and prompt plus generated tokens, per request (MAX_INPUT_LENGTH or
+    # MAX_INPUT_TOKENS by image version, MAX_TOTAL_TOKENS); default: TGI's defaults.
     max_input_tokens: int | None = None
-    max_total_tokens: int | None = None
+    max_total_tokens: int | None = None  # prompt plus generated tokens per request
     # default: unset, so TGI sizes the batch from free GPU memory at start-up.
     max_batch_total_tokens: int | None = None
     # Name or ARN of a Secrets Manager secret holding the hub token (never the token itself).
@@ -196,8 +212,8 @@ class Variants:
 class StageSettings:
     """One environment the pipeline deploys to: the bucket stack and the enabled endpoint stacks."""
 
-    account: str | None = None
-    region: str | None = None
+    account: str | None = None  # the stage's AWS account (12 digits), bootstrapped with --trust
+    region: str | None = None  # the stage's region
     # How endpoint updates shift traffic in this stage (overrides variants.*.deployment.traffic_routing):
     # all-at-once, canary, linear, or unset: canary for a variant of 2+ instances (SageMaker's canary
     # is at most half the fleet), all-at-once otherwise. Blue/green with bake and rollback either way.
@@ -229,14 +245,14 @@ class ProdStageSettings(StageSettings):
 class PipelineSettings:
     """Promotion through accounts with CDK Pipelines (off by default: the workstation path needs none)."""
 
-    enabled: bool = False
+    enabled: bool = False  # add the pipeline stack to the app
     # GitHub/GitLab/Bitbucket repository as owner/name, reached through a CodeConnections connection.
     repository: str | None = None
-    branch: str = "main"
-    connection_arn: str | None = None
+    branch: str = "main"  # the branch that releases
+    connection_arn: str | None = None  # the CodeConnections connection, authorised in the console
     # Where the pipeline itself runs (its own tooling account, usually).
     account: str | None = None
-    region: str | None = None
+    region: str | None = None  # the pipeline's region
     dev: DevStageSettings = field(default_factory=DevStageSettings)
     prod: ProdStageSettings = field(default_factory=ProdStageSettings)
 
@@ -249,10 +265,11 @@ class PipelineSettings:
 class AppConfig:
     """The whole configuration of one synth."""
 
+    # Named starting point (blueprint/config/profiles.py): llama2-13b-seed, current, llama2-13b-staged.
     profile: str = "llama2-13b-seed"
     # default: environment-agnostic stacks (images resolved at deploy time from a region map).
     account: str | None = None
-    region: str | None = None
+    region: str | None = None  # default: environment-agnostic, like account
     model: ModelSettings = field(default_factory=ModelSettings)
     bucket: BucketSettings = field(default_factory=BucketSettings)
     weights: WeightsSettings = field(default_factory=WeightsSettings)
