@@ -32,7 +32,7 @@ def field_comments() -> dict[tuple[str, str], str]:
         for item in node.body:
             if not (isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)):
                 continue
-            above = []
+            above: list[str] = []
             row = item.lineno - 2
             while row >= 0 and lines[row].strip().startswith("#"):
                 above.insert(0, lines[row].strip().lstrip("#").strip())
@@ -46,8 +46,8 @@ def field_comments() -> dict[tuple[str, str], str]:
 def _default(field: dataclasses.Field) -> str:
     if field.default is not dataclasses.MISSING:
         return f"`{field.default!r}`" if field.default is not None else "unset"
-    if field.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
-        value = field.default_factory()  # type: ignore[misc]
+    if field.default_factory is not dataclasses.MISSING:
+        value = field.default_factory()
         return "`{}`" if value == {} else "see below" if dataclasses.is_dataclass(value) else f"`{value!r}`"
     return "required"
 
@@ -57,7 +57,7 @@ def _sections(cls: type, prefix: str, out: list[tuple[str, type]]) -> None:
     hints = typing.get_type_hints(cls)
     for field in dataclasses.fields(cls):
         kind = hints[field.name]
-        if dataclasses.is_dataclass(kind):
+        if isinstance(kind, type) and dataclasses.is_dataclass(kind):
             _sections(kind, f"{prefix}.{field.name}" if prefix else field.name, out)
 
 
