@@ -10,6 +10,9 @@ import pytest
 
 from tests.conftest import NO_PIPELINE, ROOT
 
+# Slow end to end (CLI subprocesses, servers on 127.0.0.1): `pytest -m e2e` runs them alone.
+pytestmark = pytest.mark.e2e
+
 # Without jsii's silencing variable: cdk.json's app command sets it, as for a user's shell.
 NPX_ENV = {k: v for k, v in os.environ.items() if k != "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"} | {
     "AWS_EC2_METADATA_DISABLED": "true"

@@ -21,8 +21,8 @@ E2E = TTFT + (TOKENS - 1) * PER_TOKEN  # 0.58 s from slot to last token
 
 
 def close(measured: float, expected: float) -> bool:
-    """Within 5 %, and for times 20 ms more: the server's and client's threads on a loaded 2-core machine."""
-    return abs(measured - expected) <= 0.05 * expected or (expected < 1 and abs(measured - expected) <= 0.020)
+    """Within 5 %, and for times up to 30 ms more: the server's and client's threads on a loaded 2-core machine."""
+    return abs(measured - expected) <= 0.05 * expected or (expected < 1 and abs(measured - expected) <= 0.030)
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,9 @@ import pytest
 
 from tests.conftest import ROOT
 
+# Slow end to end (CLI subprocesses, servers on 127.0.0.1): `pytest -m e2e` runs them alone.
+pytestmark = pytest.mark.e2e
+
 NEW_STATEMENT = """
         self.policy.add_statements(
             iam.PolicyStatement(sid="ReadEndpointTags", actions=["sagemaker:ListTags"], resources=[f"arn:{partition}:sagemaker:{region}:{account}:endpoint/llm-review-test"])

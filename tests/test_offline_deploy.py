@@ -30,6 +30,9 @@ from tests.aws_loopback import Endpoint, Stream
 from tests.conftest import ROOT
 from tests.stream_samples import TEXT, lmi_json_document, tgi_sse
 
+# Slow end to end (CLI subprocesses, servers on 127.0.0.1): `pytest -m e2e` runs them alone.
+pytestmark = pytest.mark.e2e
+
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
 STACKS = ("LlmModelBucket", "LlmEndpointTgi", "LlmEndpointLmi")
 ENDPOINT_STACKS = {"tgi": "LlmEndpointTgi", "lmi": "LlmEndpointLmi"}

@@ -27,6 +27,9 @@ from tests.stream_samples import TEXT, lmi_json_document, tgi_sse
 from tests.test_delivery_pipeline import build_commands, stage_actions
 from tests.test_verify_deployment import Deployment
 
+# Slow end to end (CLI subprocesses, servers on 127.0.0.1): `pytest -m e2e` runs them alone.
+pytestmark = pytest.mark.e2e
+
 CONTAINER_KEY = "ASIACONTAINERFAKE0001"  # obviously fake; what CodeBuild's endpoint would hand out
 
 

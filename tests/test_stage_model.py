@@ -16,6 +16,9 @@ import pytest
 from tests.conftest import ROOT, aws_test_environment
 from tools.model_staging.manifest import MANIFEST_NAME, Manifest, TransferSettings, describe_file
 
+# Slow end to end (CLI subprocesses, servers on 127.0.0.1): `pytest -m e2e` runs them alone.
+pytestmark = pytest.mark.e2e
+
 BUCKET = "llm-models-111122223333-us-east-1"
 PART = 5 * 2**20  # S3's smallest part size, so a 12 MiB file is a 3-part multipart upload
 

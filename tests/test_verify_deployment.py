@@ -26,6 +26,9 @@ from streaming_client.deployment_checks import EXIT_CODES
 from tests.aws_emulator import AlarmActions
 from tests.conftest import ROOT, aws_test_environment
 
+# Slow end to end (CLI subprocesses, servers on 127.0.0.1): `pytest -m e2e` runs them alone.
+pytestmark = pytest.mark.e2e
+
 ACCOUNT, REGION = "123456789012", "us-east-1"
 INSTANCE_TYPE = "ml.g4dn.12xlarge"  # moto's list has no ml.g5
 CLOUDWATCH = {"Service": "cloudwatch.amazonaws.com"}
