@@ -336,7 +336,7 @@ def _check_image(path: str, variant: VariantSettings, frameworks: tuple[str, ...
             Problem(
                 f"{path}.image.version",
                 version,
-                f"{framework} {version} is not in images/image_table.json (known: {known}); if the sagemaker SDK lists it, run llm-update-image-table {framework}={version}",
+                f"{framework} {version} is not in blueprint/images/image_table.json (known: {known}); if the sagemaker SDK lists it, run llm-update-image-table {framework}={version}",
             )
         )
         return False

@@ -2,7 +2,7 @@
 
 checkov reads skips from a resource's `Metadata.checkov.skip` (its CDK scanning docs); each skip
 names one check and gives the compensating control or the design reason as its comment, like the
-cdk-nag acknowledgements in `checks/nag.py`. tests/test_checks.py runs checkov over every
+cdk-nag acknowledgements in `stacks/nag.py`. tests/test_checks.py runs checkov over every
 profile's templates and the pipeline's and fails on any finding or any skip without a reason.
 """
 

@@ -127,6 +127,11 @@ class LlmEndpointStack(cdk.Stack):
                 "AlarmNames": cdk.CfnOutput(self, "AlarmNames", value=cdk.Fn.join(",", [a.alarm_name for a in self.monitoring.alarms])),
                 "AlarmTopicArn": cdk.CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn),
             }
+            if settings.deployment.rollback_on_alarms:
+                # The alarms a delivery drill must never set (they would roll an update back).
+                self.rollback_alarm_names_output = cdk.CfnOutput(
+                    self, "RollbackAlarmNames", value=cdk.Fn.join(",", [a.alarm_name for a in self.monitoring.rollback_alarms])
+                )
         self.variant_name_output = cdk.CfnOutput(self, "VariantName", value=settings.variant_name)
         self.serving_variant_output = cdk.CfnOutput(
             self, "ServingVariant", value=variant, description="tgi or lmi: which container serves the endpoint"

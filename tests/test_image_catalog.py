@@ -21,7 +21,9 @@ def test_table_holds_every_image_the_profiles_use():
 def test_table_matches_the_installed_sdk():
     table = load_table()
     fresh = read_images((f, v) for f, versions in table["images"].items() for v in versions)
-    assert table["images"] == fresh, f"images/image_table.json is stale for sagemaker-core {sdk_version()}: run llm-update-image-table"
+    assert table["images"] == fresh, (
+        f"blueprint/images/image_table.json is stale for sagemaker-core {sdk_version()}: run llm-update-image-table"
+    )
 
 
 def test_table_records_the_sdk_version_it_came_from():

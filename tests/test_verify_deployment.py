@@ -344,8 +344,30 @@ def test_drill_interrupted_restores_the_alarm_and_removes_what_it_created(aws, m
 
 
 def test_drill_picks_an_alarm_that_does_not_roll_updates_back():
-    from streaming_client.deployment_checks import drill_alarm_name
+    from streaming_client.deployment_checks import Expected, drill_alarm_name
 
     description = {"LastDeploymentConfig": {"AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "a-5xx"}, {"AlarmName": "a-latency"}]}}}
-    assert drill_alarm_name(description, ["a-5xx", "a-latency", "a-4xx", "a-disk"]) == "a-4xx"
-    assert drill_alarm_name(description, ["a-5xx"]) is None
+    expected = Expected("e", alarm_names=("a-5xx", "a-latency", "a-4xx", "a-disk"))
+    assert drill_alarm_name(description, expected) == "a-4xx"
+    assert drill_alarm_name(description, Expected("e", alarm_names=("a-5xx",))) is None
+    # Without the endpoint's deployment config, the stack's RollbackAlarmNames output decides;
+    # knowing neither, nothing is picked.
+    from_outputs = Expected.from_outputs({"EndpointName": "e", "AlarmNames": "a-5xx,a-4xx", "RollbackAlarmNames": "a-5xx"})
+    assert drill_alarm_name({}, from_outputs) == "a-4xx"
+    assert drill_alarm_name({}, Expected("e", alarm_names=("a-5xx", "a-4xx"))) is None
+
+
+def test_drill_is_skipped_when_a_check_failed(aws, capsys):
+    deployment = Deployment(aws).create(topic_allows_cloudwatch=False)
+    code, document, err = verify(capsys, *deployment.flags(), "--drill-alarms", "--drill-alarm", f"{deployment.name}-Errors4xx")
+    assert code == 14
+    assert "drill: skipped, a check above failed" in err
+    assert "drill" not in {c["check"] for c in document["checks"]}
+    assert queues(aws) == []
+
+
+def test_a_drill_without_known_rollback_alarms_names_its_alarm(aws, capsys):
+    deployment = Deployment(aws).create()  # moto's DescribeEndpoint carries no LastDeploymentConfig
+    code, document, _ = verify(capsys, *deployment.flags(), "--drill-alarms")
+    assert code == 2
+    assert "name one with --drill-alarm" in document["error"]

@@ -1,6 +1,6 @@
 """Reads image URIs from the installed `sagemaker` SDK's registry (slow import: tools and tests only).
 
-`llm-update-image-table` writes what this returns to `images/image_table.json`; the test of
+`llm-update-image-table` writes what this returns to `blueprint/images/image_table.json`; the test of
 the table compares the file with a fresh read. Synth never imports this module.
 """
 

@@ -63,11 +63,11 @@ class SizingSettings:
 
 @dataclass(frozen=True)
 class ImageSettings:
-    """A container image of the SageMaker SDK's registry, looked up in `images/image_table.json`."""
+    """A container image of the SageMaker SDK's registry, looked up in `blueprint/images/image_table.json`."""
 
     # SDK registry framework, e.g. huggingface-llm (TGI) or djl-deepspeed / djl-lmi (LMI).
     framework: str = ""
-    # Version in that framework, e.g. 1.0.3; must be in images/image_table.json and the region.
+    # Version in that framework, e.g. 1.0.3; must be in blueprint/images/image_table.json and the region.
     version: str = ""
 
 

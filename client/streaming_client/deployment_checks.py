@@ -43,6 +43,11 @@ CLOUDWATCH = "cloudwatch.amazonaws.com"
 _AWS_MANAGED_ALIAS = re.compile(r"(^|:)alias/aws/")
 
 
+def names(joined: str | None) -> tuple[str, ...]:
+    """Comma-separated names (as stack outputs and flags carry lists) as a tuple."""
+    return tuple(n for n in (joined or "").split(",") if n)
+
+
 @dataclass(frozen=True)
 class Expected:
     """What the stack deployed, from its outputs (names as the `CfnOutput` keys say)."""
@@ -54,6 +59,8 @@ class Expected:
     max_instances: int | None = None
     alarm_names: tuple[str, ...] = ()
     topic_arn: str | None = None
+    # The alarms that roll updates back (a drill must never set one).
+    rollback_alarm_names: tuple[str, ...] = ()
 
     @classmethod
     def from_outputs(cls, outputs: dict[str, str]) -> Expected:
@@ -66,8 +73,9 @@ class Expected:
             instance_type=outputs.get("InstanceType") or None,
             min_instances=number("MinInstanceCount"),
             max_instances=number("MaxInstanceCount"),
-            alarm_names=tuple(n for n in (outputs.get("AlarmNames") or "").split(",") if n),
+            alarm_names=names(outputs.get("AlarmNames")),
             topic_arn=outputs.get("AlarmTopicArn") or None,
+            rollback_alarm_names=names(outputs.get("RollbackAlarmNames")),
         )
 
 
@@ -111,14 +119,20 @@ def check_endpoint(sagemaker: Any, expected: Expected) -> list[Finding]:
                 "endpoint-config",
                 False,
                 f"endpoint {expected.endpoint_name} runs {running}, not {expected.endpoint_config_name} that this deployment "
-                f"created: SageMaker rolled the update back{f' ({reason})' if reason else ''}",
+                f"created: SageMaker rolled the update back, or a later update replaced it{f' ({reason})' if reason else ''}",
             )
         )
     else:
         findings.append(Finding("endpoint-config", True, f"endpoint {expected.endpoint_name} runs {running}"))
 
-    config_name = expected.endpoint_config_name or running
-    config = _call(f"describing endpoint config {config_name}", sagemaker.describe_endpoint_config, EndpointConfigName=config_name)
+    # The config the endpoint runs, which is the expected one unless the check above failed.
+    try:
+        config = sagemaker.describe_endpoint_config(EndpointConfigName=running)
+    except Exception as error:  # noqa: BLE001
+        if _error_code(error) not in ("AccessDeniedException", "AccessDenied"):
+            raise translate(error, f"describing endpoint config {running}") from None
+        # The pipeline's role may read only the config its deployment created.
+        return [*findings, Finding("capacity", True, f"endpoint config {running} not readable with these credentials", unverified=True)]
     variants = {v["VariantName"]: v for v in config.get("ProductionVariants", [])}
     problems = []
     for summary in description.get("ProductionVariants", []):
@@ -169,7 +183,7 @@ def check_topic(sns: Any, kms: Any, topic_arn: str | None) -> list[Finding]:
     attributes = _call(f"reading topic {topic_arn}", sns.get_topic_attributes, TopicArn=topic_arn)["Attributes"]
     problems = []
     policy = json.loads(attributes.get("Policy") or "{}")
-    if not _allows(policy, CLOUDWATCH, "sns:publish"):
+    if not _allows(policy, CLOUDWATCH, "sns:publish", wildcard_conditions=_TOPIC_CONDITIONS):
         problems.append("the topic policy has no Allow of sns:Publish for CloudWatch")
     key_id = attributes.get("KmsMasterKeyId")
     unreadable = None
@@ -194,13 +208,20 @@ def _key_problems(kms: Any, key_id: str) -> list[str]:
     if key is None or key.get("KeyManager") == "AWS":
         return [f"encrypted with the AWS managed key {key_id}, which CloudWatch cannot use; use a customer managed key"]
     key_policy = json.loads(kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"])
-    missing = [a for a in ("kms:decrypt", "kms:generatedatakey") if not _allows(key_policy, CLOUDWATCH, a)]
+    missing = [
+        a for a in ("kms:decrypt", "kms:generatedatakey") if not _allows(key_policy, CLOUDWATCH, a, wildcard_conditions=_KEY_CONDITIONS)
+    ]
     return [f"the key policy of {key['Arn']} does not let CloudWatch use it ({', '.join(missing)})"] if missing else []
 
 
-def _allows(policy: dict, service: str, action: str) -> bool:
-    """An Allow statement whose principal includes `service` (or everyone) and whose actions
-    match `action` (case-insensitive, trailing `*` wildcards). Conditions are not evaluated."""
+def _allows(policy: dict, service: str, action: str, *, wildcard_conditions: frozenset[str]) -> bool:
+    """An Allow of `action` (case-insensitive, trailing `*` wildcards) for `service`.
+
+    A statement naming the service counts whatever its conditions (they are written for it). A
+    statement for everyone (`*`) counts only when its conditions are among `wildcard_conditions`,
+    the keys the service's requests carry: the AWS managed SNS key's `kms:CallerAccount` and
+    `kms:ViaService`, for example, exclude CloudWatch.
+    """
     for statement in _as_list(policy.get("Statement")):
         if statement.get("Effect") != "Allow":
             continue
@@ -212,13 +233,20 @@ def _allows(policy: dict, service: str, action: str) -> bool:
             if isinstance(principal, dict)
             else set()
         )
-        if not principals & {service, "*"}:
+        keys = {key.lower() for test in (statement.get("Condition") or {}).values() for key in test}
+        if service not in principals and not ("*" in principals and keys <= wildcard_conditions):
             continue
         for pattern in _as_list(statement.get("Action")):
             pattern = pattern.lower()
             if pattern == action or pattern == "*" or (pattern.endswith("*") and action.startswith(pattern[:-1])):
                 return True
     return False
+
+
+# Condition keys CloudWatch's requests carry (CloudWatch and SNS guides: confused deputy prevention);
+# a topic's default policy limits publishing to its owner's account with AWS:SourceOwner.
+_TOPIC_CONDITIONS = frozenset({"aws:sourcearn", "aws:sourceaccount", "aws:sourceowner"})
+_KEY_CONDITIONS = frozenset({"aws:sourcearn", "aws:sourceaccount"})
 
 
 def _as_list(value: object) -> list:
@@ -348,10 +376,17 @@ def _clean_up(cloudwatch: Any, sns: Any, sqs: Any, alarm_name: str, created: Dri
     return []
 
 
-def drill_alarm_name(description: dict, alarm_names: Iterable[str]) -> str | None:
-    """An alarm that does not roll updates back (a drill must not stop a deployment in flight)."""
-    rollback = {a["AlarmName"] for a in description.get("LastDeploymentConfig", {}).get("AutoRollbackConfiguration", {}).get("Alarms", [])}
-    candidates = [n for n in alarm_names if n not in rollback]
+def drill_alarm_name(description: dict, expected: Expected) -> str | None:
+    """An alarm that does not roll updates back (a drill must not stop a deployment in flight).
+
+    The rollback alarms are the stack's `RollbackAlarmNames` and those of the endpoint's last
+    deployment config; knowing neither, no alarm is picked (the caller names one).
+    """
+    deployed = description.get("LastDeploymentConfig", {}).get("AutoRollbackConfiguration", {}).get("Alarms")
+    if deployed is None and not expected.rollback_alarm_names:
+        return None
+    rollback = set(expected.rollback_alarm_names) | {a["AlarmName"] for a in deployed or []}
+    candidates = [n for n in expected.alarm_names if n not in rollback]
     return candidates[0] if candidates else None
 
 

@@ -21,8 +21,6 @@ from streaming_client.aws_session import aws_session
 from streaming_client.errors import SmokeTestError, UsageError
 from tools.llm_bench import report, runner, stats
 
-ROOT = Path(__file__).resolve().parents[2]
-
 # Llama-family tokenizers give about 1.3 tokens per English word.
 TOKENS_PER_WORD = 1.3
 _FILLER = [

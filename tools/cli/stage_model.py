@@ -27,8 +27,6 @@ from tools.model_staging import s3_staging, sources
 from tools.model_staging.errors import DestinationError, StagingError
 from tools.model_staging.manifest import TransferSettings
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 class UsageError(StagingError):
     exit_code = 2

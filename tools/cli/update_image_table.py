@@ -1,4 +1,4 @@
-"""Regenerate images/image_table.json from the installed sagemaker SDK's image registry.
+"""Regenerate blueprint/images/image_table.json from the installed sagemaker SDK's image registry.
 
 Usage: llm-update-image-table [FRAMEWORK=VERSION ...]
 

@@ -18,7 +18,11 @@ Exit codes: 0 all checks passed, 2 usage, 3 endpoint or stack not found, 4 endpo
 5 a call was refused (e.g. access denied), 6 throttled, 8 cannot reach AWS, 10 the endpoint runs
 another EndpointConfig (rolled back), 11 instance type or count differs, 12 an alarm is missing or
 does not notify the topic, 13 an alarm is in ALARM, 14 CloudWatch cannot deliver to the topic,
-15 the drill's notification did not arrive, 16 the drill could not clean up (what is left is named).
+15 the drill's notification did not arrive, 16 the drill could not clean up (what is left is named),
+130 interrupted (the drill cleans up first), 1 an unexpected error. The drill needs, besides the
+checks' read access: cloudwatch:SetAlarmState on the alarm, sns:Subscribe and sns:Unsubscribe on
+the topic, and sqs:CreateQueue, GetQueueAttributes, SetQueueAttributes, ReceiveMessage and
+DeleteQueue on queues named llm-alarm-drill-*.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--max-instances", type=int, help="most instances a variant may run")
     parser.add_argument("--alarm-names", default="", help="comma-separated alarms that must exist and notify the topic")
     parser.add_argument("--topic-arn", help="the alarms' SNS topic")
+    parser.add_argument("--rollback-alarm-names", default="", help="comma-separated alarms that roll updates back (never drilled)")
     parser.add_argument(
         "--drill-alarms", action="store_true", help="set one alarm to ALARM and confirm delivery (creates, then removes, an SQS queue)"
     )
@@ -73,8 +78,9 @@ def expectations(args: argparse.Namespace, session) -> checks.Expected:
         instance_type=args.instance_type,
         min_instances=args.min_instances,
         max_instances=args.max_instances,
-        alarm_names=tuple(n for n in args.alarm_names.split(",") if n),
+        alarm_names=checks.names(args.alarm_names),
         topic_arn=args.topic_arn,
+        rollback_alarm_names=checks.names(args.rollback_alarm_names),
     )
 
 
@@ -90,9 +96,14 @@ def run(args: argparse.Namespace, findings: list[checks.Finding], drill: checks.
     findings += checks.check_alarms(session.client("cloudwatch"), expected)
     findings += checks.check_topic(session.client("sns"), session.client("kms"), expected.topic_arn)
     if args.drill_alarms:
-        alarm = args.drill_alarm or checks.drill_alarm_name(description, expected.alarm_names)
+        if checks.first_failure(findings):
+            status("drill: skipped, a check above failed (a delivery drill proves nothing until it passes)")
+            return
+        alarm = args.drill_alarm or checks.drill_alarm_name(description, expected)
         if alarm is None or expected.topic_arn is None:
-            raise UsageError("nothing to drill: the stack has no alarm outside the rollback alarms, or no topic (use --drill-alarm)")
+            raise UsageError(
+                "nothing to drill: no topic, no alarm outside the rollback alarms, or the rollback alarms are unknown (name one with --drill-alarm)"
+            )
         status(f"drill: setting {alarm} to ALARM and waiting for its notification (up to {args.drill_timeout:.0f} s)")
         findings += checks.alarm_drill(
             session.client("cloudwatch"),
@@ -130,20 +141,23 @@ def main(argv: list[str] | None = None) -> int:
     findings: list[checks.Finding] = []
     drill = checks.DrillResources()
     error: SmokeTestError | None = None
+    code = 0
     try:
         run(args, findings, drill)
-        code = checks.first_failure(findings)
     except SmokeTestError as failure:
         error, code = failure, failure.exit_code
     except KeyboardInterrupt:
-        # The drill has cleaned up by now (its finally ran); say what was left, if anything.
-        if drill.left:
-            findings.append(checks.Finding("drill-cleanup", False, "could not remove or restore: " + "; ".join(drill.left)))
         error, code = SmokeTestError("interrupted"), 130
     except (BotoCoreError, ValueError) as failure:  # local set-up: profile, region, endpoint URL
         error, code = UsageError(str(failure)), UsageError.exit_code
     except Exception as failure:  # noqa: BLE001 - one line, never a traceback
         error, code = SmokeTestError(f"unexpected {type(failure).__name__}: {failure}"), 1
+    # The drill has cleaned up by now (its finally ran, also on an error or Ctrl-C): name what is left.
+    if drill.left and not any(f.check == "drill-cleanup" for f in findings):
+        findings.append(checks.Finding("drill-cleanup", False, "could not remove or restore: " + "; ".join(drill.left)))
+    # The first failed check decides; an error after the checks only when none failed (Ctrl-C always).
+    failed = checks.first_failure(findings)
+    code = failed if failed and code != 130 else code
     report(args, findings, error, code)
     return code
 
