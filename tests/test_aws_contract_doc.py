@@ -52,6 +52,7 @@ def test_every_action_granted_in_the_templates_has_a_row(seed_app, pipeline_app)
                     value = statement.get("Action")
                     actions |= set(value if isinstance(value, list) else [value])
     actions -= {"kms:*", "s3:*", "sts:AssumeRole"}  # the key's root statement, the TLS deny, trust
+
     # Named whole (`logs:CreateLogGroup`) or, in a row that names its service's actions, by its name (`CreateLogStream`).
     def documented(action: str) -> bool:
         service, name = action.split(":")
