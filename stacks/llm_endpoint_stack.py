@@ -37,18 +37,18 @@ class LlmEndpointStack(cdk.Stack):
         settings = getattr(config.variants, variant)
         prefix = config.weights_s3_prefix()
         model_bucket = s3.Bucket.from_bucket_name(self, "ModelBucket", model_bucket_name(self, config.bucket.name_prefix))
+        instance = known_instance(settings.instance_type)
         container = CONTAINERS[variant].container_spec(
             settings,
             config,
             known_image(settings.image.framework, settings.image.version),
-            known_instance(settings.instance_type),
+            instance,
             f"s3://{model_bucket.bucket_name}/{prefix}",
         )
         kms_key = kms.Key.from_key_arn(self, "VolumeKey", settings.kms_key_arn) if settings.kms_key_arn else None
         # A name known at synth: alarms (and the rollback that watches them) can name the endpoint
         # without a reference cycle, and updates keep the name clients call.
         endpoint_name = settings.endpoint_name or default_endpoint_name(self.stack_name)
-        instance = known_instance(settings.instance_type)
         self.monitoring = None
         if settings.alarms.enabled:
             self.monitoring = EndpointMonitoring(
@@ -78,7 +78,7 @@ class LlmEndpointStack(cdk.Stack):
             weights_prefix=prefix,
             retain_variant_properties=settings.autoscaling.enabled,
         )
-        if not known_instance(settings.instance_type).nvme_instance_storage and not settings.kms_key_arn:
+        if not instance.nvme_instance_storage and not settings.kms_key_arn:
             cdk.Annotations.of(self.endpoint.endpoint_config).add_warning_v2(
                 "llm:VolumeKey",
                 f"{settings.instance_type} stores the model on an EBS volume encrypted with the account's default key; "
@@ -90,7 +90,7 @@ class LlmEndpointStack(cdk.Stack):
                 "llm:HostImage",
                 f"{container.image.tag} needs CUDA {cuda[0]}.{cuda[1]}; set variants.{variant}.inference_ami_version to a host image whose driver supports it",
             )
-        if known_instance(settings.instance_type).nvme_instance_storage:
+        if instance.nvme_instance_storage:
             acknowledge(
                 self.endpoint.endpoint_config,
                 "HIPAA.Security-SageMakerEndpointConfigurationKMSKeyConfigured",

@@ -83,19 +83,15 @@ def render() -> str:
         lines += ["| setting | type | default | meaning |", "|---|---|---|---|"]
         for field, kind in rows:
             key = f"{prefix}.{field.name}" if prefix else field.name
-            meaning = comments.get(_owner(cls, field.name), "").replace("|", "\\|")
+            meaning = _comment(comments, cls, field.name).replace("|", "\\|")
             lines.append(f"| `{key}` | `{_type_name(kind)}` | {_default(field)} | {meaning} |")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _owner(cls: type, name: str) -> tuple[str, str]:
-    """The class (in the MRO) whose body declares `name` with a comment, nearest first."""
-    comments = field_comments()
-    for klass in cls.__mro__:
-        if (klass.__name__, name) in comments and comments[(klass.__name__, name)]:
-            return (klass.__name__, name)
-    return (cls.__name__, name)
+def _comment(comments: dict[tuple[str, str], str], cls: type, name: str) -> str:
+    """The comment of `name` in the nearest class of `cls`'s MRO that gives one."""
+    return next((comments[(k.__name__, name)] for k in cls.__mro__ if comments.get((k.__name__, name))), "")
 
 
 def _type_name(kind: Any) -> str:
