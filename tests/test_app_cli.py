@@ -14,8 +14,10 @@ from tests.conftest import NO_PIPELINE, ROOT
 pytestmark = pytest.mark.e2e
 
 # Without jsii's silencing variable: cdk.json's app command sets it, as for a user's shell.
+# Python's import log (PYTHONPROFILEIMPORTTIME, on stderr) shows what the synth path imports.
 NPX_ENV = {k: v for k, v in os.environ.items() if k != "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"} | {
-    "AWS_EC2_METADATA_DISABLED": "true"
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "PYTHONPROFILEIMPORTTIME": "1",
 }
 
 
@@ -55,6 +57,19 @@ def test_synth_prints_the_summary_per_variant(seed_synth):
     assert "end-of-life" not in output and "!!!!" not in output
 
 
+def imported_modules(result: subprocess.CompletedProcess) -> list[str]:
+    """The modules app.py imported, from Python's import log on the synth's stderr."""
+    return [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")]
+
+
+def test_synth_path_does_not_import_the_sdk(seed_synth):
+    # The image table is read from JSON at synth; the slow sagemaker SDK is for the table's tools only.
+    _, result = seed_synth
+    imported = imported_modules(result)
+    assert "aws_cdk" in imported  # the log is real
+    assert [m for m in imported if m.split(".")[0] == "sagemaker"] == []
+
+
 def test_bad_input_is_one_line_per_problem_and_no_traceback(tmp_path):
     result = cdk_synth(tmp_path, "-c", "variants.tgi.num_gpus=8", "-c", "variants.lmi.instance_type=ml.m5.xlarge")
     assert result.returncode != 0
@@ -86,3 +101,7 @@ def test_synth_also_writes_the_pipeline_and_its_stages_when_configured(tmp_path)
         manifest = json.loads((out / f"assembly-LlmDeliveryPipeline-{stage}" / "manifest.json").read_text())
         names = sorted(a["properties"]["stackName"] for a in manifest["artifacts"].values() if a["type"] == "aws:cloudformation:stack")
         assert names == [f"{stage}-LlmEndpointLmi", f"{stage}-LlmEndpointTgi", f"{stage}-LlmModelBucket"]
+    # The pipeline's synth path does not import the sagemaker SDK either.
+    imported = imported_modules(result)
+    assert "aws_cdk" in imported and "stacks.delivery_pipeline_stack" in imported
+    assert [m for m in imported if m.split(".")[0] == "sagemaker"] == []

@@ -6,8 +6,10 @@ the table compares the file with a fresh read. Synth never imports this module.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 _URI = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.(?P<domain>[a-z0-9.-]+)/(?P<repository>[^:]+):(?P<tag>.+)$")
 
@@ -23,21 +25,39 @@ def read_images(images: Iterable[tuple[str, str]]) -> dict:
     from sagemaker.core import image_uris
 
     table: dict = {}
-    for framework, version in sorted(set(images)):
-        config = image_uris.config_for_framework(framework)
-        config = config.get("inference", config)
-        resolved = config.get("version_aliases", {}).get(version, version)
-        if resolved not in config["versions"]:
-            raise KeyError(f"{framework} {version} is not in the sagemaker SDK's image registry")
-        regions = sorted(config["versions"][resolved]["registries"])
-        entry: dict = {"regions": {}}
-        for region in regions:
-            uri = image_uris.retrieve(framework, region=region, version=version, image_scope="inference")
-            match = _URI.match(uri)
-            if not match:
-                raise ValueError(f"unexpected image URI from the SDK: {uri}")
-            entry["repository"] = match["repository"]
-            entry["tag"] = match["tag"]
-            entry["regions"][region] = {"account": match["account"], "uri": uri}
-        table.setdefault(framework, {})[version] = entry
+    with _endpoints_read_once():
+        for framework, version in sorted(set(images)):
+            config = image_uris.config_for_framework(framework)
+            config = config.get("inference", config)
+            resolved = config.get("version_aliases", {}).get(version, version)
+            if resolved not in config["versions"]:
+                raise KeyError(f"{framework} {version} is not in the sagemaker SDK's image registry")
+            regions = sorted(config["versions"][resolved]["registries"])
+            entry: dict = {"regions": {}}
+            for region in regions:
+                uri = image_uris.retrieve(framework, region=region, version=version, image_scope="inference")
+                match = _URI.match(uri)
+                if not match:
+                    raise ValueError(f"unexpected image URI from the SDK: {uri}")
+                entry["repository"] = match["repository"]
+                entry["tag"] = match["tag"]
+                entry["regions"][region] = {"account": match["account"], "uri": uri}
+            table.setdefault(framework, {})[version] = entry
     return table
+
+
+@contextmanager
+def _endpoints_read_once() -> Iterator[None]:
+    """The SDK parses botocore's endpoints.json (about 70 ms) for every URI it builds: parse it once.
+
+    The file does not change while we read, so the URIs are the same; only the SDK's module
+    attribute is swapped, for the duration of one read.
+    """
+    from sagemaker.core import common_utils
+
+    original = common_utils._botocore_resolver
+    common_utils._botocore_resolver = functools.cache(original)
+    try:
+        yield
+    finally:
+        common_utils._botocore_resolver = original
