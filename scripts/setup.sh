@@ -6,7 +6,13 @@ cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+# pip takes ~15 s even when everything is installed: skip it while the requirements and the
+# packages' declarations are what was last installed.
+wanted=$(cat requirements.txt requirements-dev.txt pyproject.toml client/pyproject.toml | sha256sum | cut -d' ' -f1)
+if [ "$(cat .venv/installed 2>/dev/null)" != "$wanted" ]; then
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+  echo "$wanted" > .venv/installed
+fi
 # checkov apart: its pins (boto3, packaging) conflict with the app's and pytest's.
 if [ ! -x .venv-checkov/bin/python ]; then
   python3 -m venv .venv-checkov

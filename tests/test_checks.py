@@ -34,10 +34,24 @@ PROFILE_CONTEXTS = {
 }
 
 
+# Profiles the session already builds (tests/conftest.py), with the same context: synthesized once.
+SESSION_APPS = {
+    "seed-agnostic": "seed_app",
+    "seed-us-east-1": "us_east_1_app",
+    "current-agnostic": "current_app",
+    "staged-agnostic": "staged_app",
+}
+
+
 @pytest.fixture(scope="module")
-def profile_assemblies(tmp_path_factory) -> dict[str, cdk.cx_api.CloudAssembly]:
+def profile_assemblies(request, tmp_path_factory) -> dict[str, cdk.cx_api.CloudAssembly]:
     # app.synth() runs the nag plugins; a finding raises here.
-    return {name: build_app(tmp_path_factory.mktemp(name), **context).synth() for name, context in PROFILE_CONTEXTS.items()}
+    def built(name: str, context: dict):
+        if name in SESSION_APPS:
+            return request.getfixturevalue(SESSION_APPS[name])
+        return build_app(tmp_path_factory.mktemp(name), **context)
+
+    return {name: built(name, context).synth() for name, context in PROFILE_CONTEXTS.items()}
 
 
 @pytest.fixture(params=sorted(PROFILE_CONTEXTS))
