@@ -2,8 +2,8 @@
 
     llm-infra-diff origin/main [--output report.md] [-c key=value ...]
 
-Synthesizes the base revision (in a temporary git worktree) and the working tree, with the same
-context, and reports per stack: resources added, removed, changed (with the properties), which
+Synthesizes the base revision (in a temporary git worktree) and the working tree side by side, with
+the same context, and reports per stack: resources added, removed, changed (with the properties), which
 changes replace resources and what that means here, the price per hour before and after, IAM
 statements added or removed, and cdk-nag acknowledgments added or removed. Needs no AWS access.
 Exit codes: 0 report written, 1 a synth failed (its error in the report), 2 usage, 3 report
@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from blueprint.loader import CDK_CLI_CONTEXT, project_context
@@ -85,8 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="infra-diff-") as tmp:
         workdir = Path(tmp)
         try:
-            base = base_assembly(root, args.base_ref, workdir, args.overrides)
-            head = synthesize(root, workdir / "head.out", args.overrides)
+            # The two synths are independent processes: run them side by side.
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                base_job = pool.submit(base_assembly, root, args.base_ref, workdir, args.overrides)
+                head_job = pool.submit(synthesize, root, workdir / "head.out", args.overrides)
+                base, head = base_job.result(), head_job.result()
             report, code = render(base, head, args.base_ref), 3 if rejected(base, head) else 0
         except SynthFailed as error:
             report, code = f"# Infrastructure changes against `{args.base_ref}`\n\n**Synth failed**\n\n```\n{error}\n```\n", 1
