@@ -29,6 +29,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The slow end-to-end modules first: with parallel workers (scripts/test.sh runs one per core,
     a module per worker, in this order) the long ones start at once and the short ones fill in."""
     items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+
+
 # An App built in a test ignores cdk.json: pass its context (feature flags, profile) explicitly.
 # Without the pipeline settings: a checkout that enables its pipeline in cdk.json (and runs these
 # tests in that pipeline's Build step) tests the same apps; pipeline tests opt in explicitly.
