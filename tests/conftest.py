@@ -67,6 +67,27 @@ def build_app(tmp_path: Path, checks: bool = True, hipaa: bool = True, **context
     return BuiltApp(app, composed, pipeline)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def botocore_models_read_once():
+    """Each boto3 session a CLI under test creates parses botocore's JSON models and endpoints
+    again (0.1-0.3 s a session, a third of a client test module's time). Sessions created in this
+    process share one real loader instead, as the sessions of one long-lived process could; the
+    files, the parser and the clients are botocore's own, unchanged."""
+    import botocore.loaders
+    import botocore.session
+
+    loaders: dict[str | None, botocore.loaders.Loader] = {}
+
+    def shared_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
+        if search_path_string not in loaders:
+            loaders[search_path_string] = botocore.loaders.create_loader(search_path_string)
+        return loaders[search_path_string]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.session, "create_loader", shared_loader)
+        yield
+
+
 @pytest.fixture(scope="session")
 def seed_app(tmp_path_factory: pytest.TempPathFactory) -> BuiltApp:
     return build_app(tmp_path_factory.mktemp("seed"))
