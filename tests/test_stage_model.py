@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 import boto3
 import pytest
 
 from tests.conftest import ROOT, aws_test_environment
+from tools.cli import stage_model
 from tools.model_staging.manifest import MANIFEST_NAME, Manifest, TransferSettings, describe_file
 
 # Slow end to end (CLI subprocesses, servers on 127.0.0.1): `pytest -m e2e` runs them alone.
@@ -53,8 +57,24 @@ def make_model(directory: Path, shards: int = 2, shard_bytes: int = 12 * 2**20) 
     return directory
 
 
-def stage(env, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    argv = [sys.executable, "-m", "tools.cli.stage_model", "--bucket", BUCKET, "--quiet", "--part-size-mib", "5", *args]
+STAGE = ("--bucket", BUCKET, "--quiet", "--part-size-mib", "5")
+
+
+def stage(env, *args: str) -> subprocess.CompletedProcess:
+    """llm-stage-model's main() in this process, with `env` as its whole environment: the code a
+    mutation run sees, without a Python start per call. The tests of the console script as users
+    run it (a kill mid-upload, a missing bucket, the hub's cache read at import) use `stage_process`."""
+    out, err = io.StringIO(), io.StringIO()
+    with mock.patch.dict(os.environ, env, clear=True), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = stage_model.main([*STAGE, *args])
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 2
+    return subprocess.CompletedProcess(["llm-stage-model", *STAGE, *args], code, out.getvalue(), err.getvalue())
+
+
+def stage_process(env, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    argv = [sys.executable, "-m", "tools.cli.stage_model", *STAGE, *args]
     return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -201,7 +221,7 @@ def test_hub_source_through_huggingface_hub_offline_cache(env, s3, tmp_path):
     commit = "0123456789abcdef0123456789abcdef01234567"
     files = {"config.json": b"{}", "model.safetensors": os.urandom(2048), "tokenizer.model": b"tok", "notes.md": b"left out"}
     hub_cache(Path(env["HF_HOME"]), "acme/tiny-llm", commit, files)
-    result = stage(env, "--model-id", "acme/tiny-llm", "--revision", "main")
+    result = stage_process(env, "--model-id", "acme/tiny-llm", "--revision", "main")
     assert result.returncode == 0, result.stderr
     prefix = "models/acme/tiny-llm/main/"
     assert sorted(listing(s3, prefix)) == sorted(["config.json", "model.safetensors", "tokenizer.model", MANIFEST_NAME])
@@ -210,6 +230,6 @@ def test_hub_source_through_huggingface_hub_offline_cache(env, s3, tmp_path):
 
 
 def test_hub_revision_not_available_is_one_line(env, s3):
-    result = stage(env, "--model-id", "acme/not-cached", "--revision", "v9")
+    result = stage_process(env, "--model-id", "acme/not-cached", "--revision", "v9")
     assert result.returncode == 3
     assert result.stderr.strip().splitlines()[-1] == "error: acme/not-cached@v9 is not in the local hub cache and the hub cannot be reached"
