@@ -25,9 +25,19 @@ from stacks.optional_pipeline import add_pipeline  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Built once per session (below): the modules that use them share a worker, so each is built once.
+SESSION_APPS = {"seed_app", "current_app", "staged_app", "us_east_1_app", "pipeline_app"}
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slow end-to-end modules first: with parallel workers (scripts/test.sh runs one per core,
-    a module per worker, in this order) the long ones start at once and the short ones fill in."""
+    """With parallel workers (scripts/test.sh: one per core, `--dist loadgroup`), a worker takes a
+    whole module (its module fixtures are built once), and one worker takes every module that uses
+    the session's apps; the slow end-to-end modules go first, so the short ones fill in after."""
+    modules_with_apps = {item.module.__name__ for item in items if SESSION_APPS & set(item.fixturenames)}
+    for item in items:
+        module = item.module.__name__
+        item.add_marker(pytest.mark.xdist_group("session-apps" if module in modules_with_apps else module))
     items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
 
 
@@ -126,16 +136,22 @@ PIPELINE_CONTEXT = {
 }
 
 
-@pytest.fixture(scope="session")
-def pipeline_app(tmp_path_factory: pytest.TempPathFactory) -> BuiltApp:
-    """The app with the pipeline, synthesized once: AwsSolutions over everything (what `cdk synth`
-    runs), HIPAA over the stages' stacks as over the workstation stacks; a finding raises."""
-    built = build_app(tmp_path_factory.mktemp("pipeline"), checks=False, **PIPELINE_CONTEXT)
+def build_pipeline_app(tmp_path: Path, **context: object) -> BuiltApp:
+    """The app with the pipeline (PIPELINE_CONTEXT plus `context`), synthesized: AwsSolutions over
+    everything (what `cdk synth` runs), HIPAA over the stages' stacks as over the workstation
+    stacks; a finding raises."""
+    built = build_app(tmp_path, checks=False, **{**PIPELINE_CONTEXT, **context})
     add_checks(built.app)
     for stage in built.pipeline.stages.values():
         add_checks(stage, hipaa=True)
     built.assembly = built.synth()
     return built
+
+
+@pytest.fixture(scope="session")
+def pipeline_app(tmp_path_factory: pytest.TempPathFactory) -> BuiltApp:
+    """The app with the pipeline, synthesized once for the session."""
+    return build_pipeline_app(tmp_path_factory.mktemp("pipeline"))
 
 
 @pytest.fixture(scope="session")

@@ -71,16 +71,15 @@ def test_unknown_base_revision_is_a_usage_error():
     assert result.returncode == 2 and "'no-such-ref' is not a git revision here" in result.stderr
 
 
-def test_with_the_pipeline_the_report_covers_each_stage_stack(tmp_path):
+def test_with_the_pipeline_the_report_covers_each_stage_stack(tmp_path, pipeline_app):
     # What the pipeline deploys lives in nested assemblies: each stage's stacks are reviewed by name.
     from blueprint.review.review_report import Assembly, render
-    from tests.conftest import PIPELINE_CONTEXT, build_app
+    from tests.conftest import build_pipeline_app
 
     # PIPELINE_CONTEXT runs two TGI instances: 2 x $7.09 -> 2 x $20.36 per hour.
     resized = {"variants.tgi.instance_type": "ml.g5.48xlarge", "variants.tgi.num_gpus": "8"}
-    base = build_app(tmp_path / "base", checks=False, **PIPELINE_CONTEXT).synth()
-    head = build_app(tmp_path / "head", checks=False, **PIPELINE_CONTEXT, **resized).synth()
-    report = render(Assembly.read(Path(base.directory)), Assembly.read(Path(head.directory)), "main")
+    head = build_pipeline_app(tmp_path / "head", **resized).assembly
+    report = render(Assembly.read(Path(pipeline_app.assembly.directory)), Assembly.read(Path(head.directory)), "main")
     for stack in ("LlmEndpointTgi", "Dev-LlmEndpointTgi", "Prod-LlmEndpointTgi"):
         section = report.split(f"## {stack}\n", 1)[1].split("\n## ", 1)[0]
         assert "**replaced**" in section and "Price: ~$14.18/hour -> ~$40.72/hour" in section, section

@@ -22,7 +22,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from tests.aws_loopback import LMI_IMAGE, TGI_IMAGE, Endpoint, HttpError, Stream
-from tests.conftest import DEV_ACCOUNT, PIPELINE_CONTEXT, ROOT, build_app
+from tests.conftest import DEV_ACCOUNT, ROOT
 from tests.stream_samples import TEXT, lmi_json_document, tgi_sse
 from tests.test_delivery_pipeline import build_commands, stage_actions
 from tests.test_verify_deployment import Deployment
@@ -70,9 +70,8 @@ class ContainerCredentials:
 
 
 @pytest.fixture(scope="module")
-def dev_smoke_commands(tmp_path_factory) -> list[str]:
-    built = build_app(tmp_path_factory.mktemp("pipeline"), checks=False, **PIPELINE_CONTEXT)
-    template = Template.from_stack(built.pipeline)
+def dev_smoke_commands(pipeline_app) -> list[str]:
+    template = Template.from_stack(pipeline_app.pipeline)
     (smoke,) = [a for a in stage_actions(template, "Dev") if a["Name"] == "SmokeTest"]
     return build_commands(template, smoke["Configuration"]["ProjectName"])
 
