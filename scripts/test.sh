@@ -12,4 +12,4 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 # One worker per core, taking whole modules, and the modules that share the session's apps together
 # (their fixtures are built once), the slow end-to-end modules first (tests/conftest.py).
 # `-n 0` runs serially; `-m e2e` runs the slow ones alone.
-.venv/bin/python -m pytest -n auto --dist loadgroup --no-loadscope-reorder "$@"
+.venv/bin/python -m pytest -n auto --no-loadscope-reorder "$@"

@@ -25,20 +25,49 @@ from stacks.optional_pipeline import add_pipeline  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 
 
-# Built once per session (below): the modules that use them share a worker, so each is built once.
-SESSION_APPS = {"seed_app", "current_app", "staged_app", "us_east_1_app", "pipeline_app"}
+# The apps built once per session (fixtures below), and the modules that use them: with parallel
+# workers these modules run on one worker, so each app is built once (test_suite_layout.py checks
+# the list against the fixtures each module uses).
+SESSION_APPS = frozenset({"seed_app", "current_app", "staged_app", "us_east_1_app", "pipeline_app"})
+SESSION_APP_MODULES = frozenset(
+    f"tests/test_{name}.py"
+    for name in (
+        "aws_contract_doc",
+        "checks",
+        "delivery_pipeline",
+        "endpoint_operations",
+        "execution_role",
+        "infra_diff",
+        "llm_endpoint_stack",
+        "model_bucket_stack",
+        "pipeline_smoke_step",
+        "safe_updates",
+        "snapshots",
+        "staged_weights_mode",
+    )
+)
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """With parallel workers (scripts/test.sh: one per core, `--dist loadgroup`), a worker takes a
-    whole module (its module fixtures are built once), and one worker takes every module that uses
-    the session's apps; the slow end-to-end modules go first, so the short ones fill in after."""
-    modules_with_apps = {item.module.__name__ for item in items if SESSION_APPS & set(item.fixturenames)}
-    for item in items:
-        module = item.module.__name__
-        item.add_marker(pytest.mark.xdist_group("session-apps" if module in modules_with_apps else module))
+    """The slow end-to-end modules first: with parallel workers the long ones start at once and the
+    short ones fill in after."""
     items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """With parallel workers (scripts/test.sh: one per core), a worker takes a whole module (its
+    module fixtures are built once), and one worker takes every module that uses the session's apps.
+
+    (pytest-xdist's own `--dist loadgroup` cannot do this on pytest 9.2: it renames node ids
+    through an attribute pytest no longer reads.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModulesAndSessionApps(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "session-apps" if module in SESSION_APP_MODULES else module
+
+    return ModulesAndSessionApps(config, log)
 
 
 # An App built in a test ignores cdk.json: pass its context (feature flags, profile) explicitly.
