@@ -7,6 +7,7 @@ import re
 
 from blueprint.config.errors import Problem
 from blueprint.config.facts import ModelFacts, instance_facts, known_instance, known_instance_types, missing_model_facts, model_facts
+from blueprint.config.names import APP_NAME, APP_NAME_MAX
 from blueprint.config.settings import AppConfig, VariantSettings
 from blueprint.containers.environment import check_environment
 from blueprint.containers.registry import CONTAINERS
@@ -26,6 +27,37 @@ _CONNECTION = re.compile(r"^arn:aws[a-z-]*:(codestar-connections|codeconnections
 _REVISION = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
 
 
+# S3 bucket names have at most 63 characters; ours end in -<12-digit account>-<region of up to 15>.
+_BUCKET_NAME_BEFORE_ACCOUNT = 63 - 1 - 12 - 1 - 15
+
+
+def _check_app_name(config: AppConfig) -> list[Problem]:
+    """The app name starts stack, bucket and role names: each must stay within its own limits.
+
+    (Role names stay within IAM's 64 characters: the longest, a stage's smoke-test role, is
+    12 + 1 + 15 + 4 + 1 + 3 with today's stage and variant names.)"""
+    name = config.app_name
+    if not name:
+        return []
+    if len(name) > APP_NAME_MAX or not APP_NAME.match(name):
+        allowed = (
+            f"lowercase letters and digits in words joined by single hyphens, starting with a letter, at most {APP_NAME_MAX} characters"
+        )
+        return [Problem("app_name", name, f"{allowed} (it starts the stack, bucket and role names)")]
+    problems = []
+    bucket = config.bucket_name_prefix()
+    if len(bucket) > _BUCKET_NAME_BEFORE_ACCOUNT:
+        problems.append(
+            Problem(
+                "app_name",
+                name,
+                f"with bucket.name_prefix {config.bucket.name_prefix!r} the bucket name starts {bucket!r} ({len(bucket)} characters): "
+                f"at most {_BUCKET_NAME_BEFORE_ACCOUNT} keep it within S3's 63 with -<account>-<region>",
+            )
+        )
+    return problems
+
+
 def validate(config: AppConfig) -> list[Problem]:
     problems: list[Problem] = []
     if config.account is not None and not _ACCOUNT.match(config.account):
@@ -42,6 +74,7 @@ def validate(config: AppConfig) -> list[Problem]:
                 "3-24 lowercase letters, digits and hyphens, starting with a letter (the name adds -<account>-<region>)",
             )
         )
+    problems += _check_app_name(config)
     prefix = config.weights.s3_prefix
     if prefix is not None and not _is_clean_prefix(prefix):
         problems.append(

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import aws_cdk as cdk
 
+from blueprint.config.names import BUCKET_STACK_ID, ENDPOINT_STACK_IDS, prefixed
 from blueprint.config.settings import AppConfig
 from stacks.llm_endpoint_stack import LlmEndpointStack
 from stacks.model_bucket_stack import ModelBucketStack
 from stacks.smoke_test_access import SmokeTestAccess
-from stacks.stack_names import BUCKET_STACK_ID, ENDPOINT_STACK_IDS
 
 
 @dataclass
@@ -27,15 +27,15 @@ def compose(scope: cdk.App | cdk.Stage, config: AppConfig, *, smoke_test: SmokeT
     env = cdk.Environment(account=config.account, region=config.region)
     bucket_stack = ModelBucketStack(
         scope,
-        BUCKET_STACK_ID,
-        bucket_name_prefix=config.bucket.name_prefix,
+        prefixed(config.app_name, BUCKET_STACK_ID),
+        bucket_name_prefix=config.bucket_name_prefix(),
         env=env,
         description="Model weights bucket (stateful, retained)",
     )
     endpoint_stacks = {
         name: LlmEndpointStack(
             scope,
-            ENDPOINT_STACK_IDS[name],
+            prefixed(config.app_name, ENDPOINT_STACK_IDS[name]),
             config=config,
             variant=name,
             smoke_test=smoke_test,

@@ -17,11 +17,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import pipelines
 from constructs import Construct
 
+from blueprint.config.names import STAGE_IDS, smoke_test_role_name, smoke_test_runner_role_name
 from blueprint.config.settings import AppConfig, StageSettings
 from stacks.composition import ComposedApp, compose
 from stacks.pipeline_findings import acknowledge_pipeline_findings
-from stacks.smoke_test_access import SMOKE_TEST_RUNNER_ROLE, SmokeTestAccess, role_arn, smoke_test_role_name
-from stacks.stack_names import STAGE_IDS
+from stacks.smoke_test_access import SmokeTestAccess, role_arn
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The README's test command, then the synth of the same app (cdk-nag runs in both).
@@ -81,6 +81,7 @@ class DeliveryPipelineStack(cdk.Stack):
     def __init__(self, scope: Construct, id: str, *, config: AppConfig, **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
         settings = config.pipeline
+        self.app_name = config.app_name
         source = pipelines.CodePipelineSource.connection(
             settings.repository,
             settings.branch,
@@ -110,7 +111,7 @@ class DeliveryPipelineStack(cdk.Stack):
         self.smoke_test_runner = iam.Role(
             self,
             "SmokeTestRunner",
-            role_name=SMOKE_TEST_RUNNER_ROLE,
+            role_name=smoke_test_runner_role_name(config.app_name),
             # Only CodeBuild acting for this account (confused-deputy guard).
             assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com").with_conditions(
                 {"StringEquals": {"aws:SourceAccount": self.account}}
@@ -123,7 +124,9 @@ class DeliveryPipelineStack(cdk.Stack):
                 self,
                 STAGE_IDS[name],
                 config=config.for_stage(stage_settings),
-                smoke_test=SmokeTestAccess(stage=name, pipeline_account=settings.account, partition=self.partition),
+                smoke_test=SmokeTestAccess(
+                    stage=name, pipeline_account=settings.account, partition=self.partition, app_name=config.app_name
+                ),
                 env=cdk.Environment(account=stage_settings.account, region=stage_settings.region),
             )
             self.stages[name] = stage
@@ -149,7 +152,7 @@ class DeliveryPipelineStack(cdk.Stack):
         commands = ["python3 -m venv .venv", ".venv/bin/pip install --quiet ./client"]
         for variant, stack in stage.composed.endpoint_stacks.items():
             key = variant.upper()
-            stage_role = role_arn(self.partition, settings.account, smoke_test_role_name(name, variant))
+            stage_role = role_arn(self.partition, settings.account, smoke_test_role_name(self.app_name, name, variant))
             self.smoke_test_runner.add_to_policy(iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[stage_role]))
             outputs[f"{key}_ENDPOINT"] = stack.endpoint_name_output
             expected = []

@@ -36,7 +36,7 @@ class LlmEndpointStack(cdk.Stack):
         super().__init__(scope, id, **kwargs)
         settings = getattr(config.variants, variant)
         prefix = config.weights_s3_prefix()
-        model_bucket = s3.Bucket.from_bucket_name(self, "ModelBucket", model_bucket_name(self, config.bucket.name_prefix))
+        model_bucket = s3.Bucket.from_bucket_name(self, "ModelBucket", model_bucket_name(self, config.bucket_name_prefix()))
         instance = known_instance(settings.instance_type)
         container = CONTAINERS[variant].container_spec(
             settings,

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 import aws_cdk as cdk
 
+from blueprint.config.names import PIPELINE_STACK_ID, prefixed
 from blueprint.config.settings import AppConfig
-from stacks.stack_names import PIPELINE_STACK_ID
 
 if TYPE_CHECKING:
     from stacks.delivery_pipeline_stack import DeliveryPipelineStack
@@ -22,7 +22,7 @@ def add_pipeline(app: cdk.App, config: AppConfig) -> DeliveryPipelineStack | Non
 
     return DeliveryPipelineStack(
         app,
-        PIPELINE_STACK_ID,
+        prefixed(config.app_name, PIPELINE_STACK_ID),
         config=config,
         env=cdk.Environment(account=config.pipeline.account, region=config.pipeline.region),
         description="Delivery pipeline: tests, synth, then each stage with a smoke test",

@@ -12,17 +12,9 @@ from dataclasses import dataclass
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from blueprint.config.names import smoke_test_role_name, smoke_test_runner_role_name
 from stacks.endpoint_monitoring import EndpointMonitoring
 from stacks.llm_endpoint import LlmEndpoint
-
-SMOKE_TEST_ROLE_PREFIX = "llm-smoke-test-"
-# The pipeline's CodeBuild role that runs llm-smoke-test (named, so stages can trust it).
-SMOKE_TEST_RUNNER_ROLE = "llm-pipeline-smoke-test-runner"
-
-
-def smoke_test_role_name(stage: str, variant: str) -> str:
-    """Name of the role in a stage's account for one variant's endpoint: known to both sides."""
-    return f"{SMOKE_TEST_ROLE_PREFIX}{stage}-{variant}"
 
 
 def role_arn(partition: str, account: str, name: str) -> str:
@@ -36,14 +28,15 @@ class SmokeTestAccess:
     stage: str
     pipeline_account: str
     partition: str = "aws"
+    app_name: str = ""  # prefixes both roles' names (blueprint/config/names.py)
 
     @property
     def runner_role_arn(self) -> str:
-        return role_arn(self.partition, self.pipeline_account, SMOKE_TEST_RUNNER_ROLE)
+        return role_arn(self.partition, self.pipeline_account, smoke_test_runner_role_name(self.app_name))
 
 
 class SmokeTestRole(Construct):
-    """Role `llm-smoke-test-<stage>-<variant>`: stream from one endpoint, and read back what the
+    """Role `[<app name>-]llm-smoke-test-<stage>-<variant>`: stream from one endpoint, and read back what the
     post-deploy verification compares (its config, alarms, alarm topic and the topic's key)."""
 
     def __init__(
@@ -63,7 +56,7 @@ class SmokeTestRole(Construct):
         self.role = iam.Role(
             self,
             "Role",
-            role_name=smoke_test_role_name(access.stage, variant),
+            role_name=smoke_test_role_name(access.app_name, access.stage, variant),
             assumed_by=principal,
             description=f"Assumed by the delivery pipeline to smoke-test the {variant} endpoint",
         )

@@ -1,7 +1,5 @@
-"""Stack names of the app, importable without the CDK (the smoke test derives stacks from them)."""
+"""Stack names of the app: blueprint/config/names.py holds them (and the app-name prefix)."""
 
-BUCKET_STACK_ID = "LlmModelBucket"
-ENDPOINT_STACK_IDS = {"tgi": "LlmEndpointTgi", "lmi": "LlmEndpointLmi"}
-PIPELINE_STACK_ID = "LlmDeliveryPipeline"
-# Stage construct ids: a stage's stacks are named <Stage>-<stack id>, e.g. Dev-LlmEndpointTgi.
-STAGE_IDS = {"dev": "Dev", "prod": "Prod"}
+from blueprint.config.names import BUCKET_STACK_ID, ENDPOINT_STACK_IDS, PIPELINE_STACK_ID, STAGE_IDS
+
+__all__ = ["BUCKET_STACK_ID", "ENDPOINT_STACK_IDS", "PIPELINE_STACK_ID", "STAGE_IDS"]

@@ -32,6 +32,7 @@ SESSION_APPS = frozenset({"seed_app", "current_app", "staged_app", "us_east_1_ap
 SESSION_APP_MODULES = frozenset(
     f"tests/test_{name}.py"
     for name in (
+        "app_name",
         "aws_contract_doc",
         "checks",
         "delivery_pipeline",

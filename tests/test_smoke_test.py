@@ -134,6 +134,17 @@ def test_variant_alone_reads_the_apps_stack(aws_env, capsys):
     assert (code, out) == (0, TEXT + "\n")
 
 
+def test_variant_with_an_app_name_reads_that_apps_stack(aws_env, capsys):
+    # Two copies of the app in one account: the app name picks the copy.
+    ours = endpoint(aws_env, Stream(tgi_sse(), "text/event-stream"))
+    theirs = endpoint(aws_env, Stream(b"data: {}\n\n", "text/event-stream"))
+    aws_env.add_stack("team-a-LlmEndpointTgi", {"EndpointName": ours.name, "ServingVariant": "tgi"})
+    aws_env.add_stack("LlmEndpointTgi", {"EndpointName": theirs.name, "ServingVariant": "tgi"})
+    code, out, _ = run(capsys, "--variant", "tgi", "--app-name", "team-a")
+    assert (code, out) == (0, TEXT + "\n")
+    assert len(ours.invocations) == 1 and theirs.invocations == []
+
+
 def test_wait_polls_until_in_service(aws_env, capsys):
     ep = endpoint(aws_env, Stream(tgi_sse(), "text/event-stream"), status_sequence=["Creating", "Creating"])
     code, out, err = run(capsys, "--endpoint-name", ep.name, "--wait", "--poll-interval", "0.01")

@@ -193,6 +193,14 @@ def test_delete_needs_confirmation_then_removes_the_prefix(env, s3, tmp_path):
     assert listing(s3, "x/") == {}
 
 
+def test_app_name_reads_the_bucket_from_that_apps_stack(env, s3):
+    out, err = io.StringIO(), io.StringIO()
+    with mock.patch.dict(os.environ, env, clear=True), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = stage_model.main(["--app-name", "team-a", "--quiet", "--prefix", "p/", "--check"])
+    assert code == 4
+    assert "team-a-LlmModelBucket" in err.getvalue() and err.getvalue().rstrip().endswith("pass --bucket")
+
+
 def test_missing_bucket_is_one_line(env, s3, tmp_path):
     model = make_model(tmp_path / "model", shards=1, shard_bytes=1024)
     argv = [sys.executable, "-m", "tools.cli.stage_model", "--bucket", "no-such-bucket-here", "--quiet", "--source-dir", str(model)]

@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from blueprint.config.names import prefixed
+
 
 @dataclass(frozen=True)
 class ModelSettings:
@@ -267,6 +269,10 @@ class AppConfig:
 
     # Named starting point (blueprint/config/profiles.py): llama2-13b-seed, current, llama2-13b-staged.
     profile: str = "llama2-13b-seed"
+    # Prefix of every fixed name (stacks, the model bucket, the pipeline's smoke-test roles), so two
+    # copies of the app deploy side by side in one account and region, e.g. team-a: lowercase words
+    # joined by hyphens, at most 12 characters. Default: none (the names a deployed app already has).
+    app_name: str = ""
     # default: environment-agnostic stacks (images resolved at deploy time from a region map).
     account: str | None = None
     region: str | None = None  # default: environment-agnostic, like account
@@ -287,6 +293,10 @@ class AppConfig:
         return dataclasses.replace(
             self, account=stage.account, region=stage.region, variants=variants, pipeline=PipelineSettings(enabled=False)
         )
+
+    def bucket_name_prefix(self) -> str:
+        """The model bucket's name before `-<account>-<region>`."""
+        return prefixed(self.app_name, self.bucket.name_prefix)
 
     def weights_s3_prefix(self) -> str:
         """S3 key prefix (ending in '/') of the staged weights in the model bucket."""

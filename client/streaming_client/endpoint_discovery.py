@@ -10,8 +10,8 @@ from typing import Any
 from streaming_client.aws_errors import translate
 from streaming_client.errors import EndpointNotFound, EndpointNotInService, SmokeTestError, UsageError
 
-# The endpoint stacks the app names per variant (its stacks/stack_names.py; a test keeps them equal):
-# the client installs alone, without the app.
+# The endpoint stacks the app names per variant (its blueprint/config/names.py; a test keeps them
+# equal): the client installs alone, without the app.
 APP_ENDPOINT_STACKS = {"tgi": "LlmEndpointTgi", "lmi": "LlmEndpointLmi"}
 # Image repositories of each variant's containers (SageMaker SDK registry names).
 _IMAGE_MARKERS = {"tgi": ("huggingface-pytorch-tgi-inference", "text-generation-inference"), "lmi": ("djl-inference", "djl-lmi")}
@@ -25,8 +25,10 @@ class EndpointTarget:
     stack: str | None = None
 
 
-def stack_for_variant(variant: str) -> str:
-    return APP_ENDPOINT_STACKS[variant]
+def stack_for_variant(variant: str, app_name: str = "") -> str:
+    """The app's endpoint stack for `variant`; an app deployed with an `app_name` prefixes it."""
+    stack = APP_ENDPOINT_STACKS[variant]
+    return f"{app_name}-{stack}" if app_name else stack
 
 
 def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
@@ -106,13 +108,15 @@ def detect_variant(sagemaker: Any, description: dict) -> str | None:
     return None
 
 
-def resolve_target(session: Any, *, endpoint_name: str | None, stack: str | None, variant: str | None) -> EndpointTarget:
+def resolve_target(
+    session: Any, *, endpoint_name: str | None, stack: str | None, variant: str | None, app_name: str = ""
+) -> EndpointTarget:
     """The endpoint by name, or from a stack's outputs (the app's stack for `variant` by default)."""
     if endpoint_name:
         return EndpointTarget(endpoint_name, variant)
     if stack is None:
         if variant is None:
             raise UsageError("give an endpoint name, a stack or a variant")
-        stack = stack_for_variant(variant)
+        stack = stack_for_variant(variant, app_name)
     target = target_from_stack(session.client("cloudformation"), stack)
     return EndpointTarget(target.name, variant or target.variant, stack)

@@ -55,6 +55,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     where.add_argument("--endpoint-name")
     where.add_argument("--stack")
     parser.add_argument("--variant", choices=["tgi", "lmi"], required=True, help="request format (tgi or lmi)")
+    parser.add_argument("--app-name", default="", help="without --endpoint-name or --stack: the app's app_name setting, if it has one")
     parser.add_argument("--concurrency", default="1,2,4,8,16", help="comma-separated levels (default 1,2,4,8,16)")
     parser.add_argument("--requests-per-level", type=int, default=16)
     parser.add_argument("--prompt-tokens", type=int, default=512)
@@ -91,7 +92,9 @@ def run(args: argparse.Namespace) -> int:
     session = aws_session(args.profile, args.region)
     if session.region_name is None:
         raise UsageError("no AWS region (set AWS_REGION or use --region)")
-    target = endpoint_discovery.resolve_target(session, endpoint_name=args.endpoint_name, stack=args.stack, variant=args.variant)
+    target = endpoint_discovery.resolve_target(
+        session, endpoint_name=args.endpoint_name, stack=args.stack, variant=args.variant, app_name=args.app_name
+    )
     runtime = invocation.runtime_client(session)
     parameters = payloads.GenerationParameters(max_new_tokens=args.max_new_tokens)
     body = payloads.request_body(args.variant, payloads.llama2_chat_prompt(prompt_of(args.prompt_tokens)), parameters)

@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from blueprint.config.names import BUCKET_STACK_ID, prefixed
 from blueprint.loader import load_project_config
 from streaming_client.aws_session import aws_session
 from streaming_client.endpoint_discovery import stack_outputs
@@ -42,7 +43,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--token-secret", help="Secrets Manager secret holding the hub token (else HF_TOKEN or the hub login cache)")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--bucket", help="model bucket (default: the LlmModelBucket stack's ModelBucketName output)")
-    where.add_argument("--stack", default="LlmModelBucket", help="bucket stack to read the bucket name from")
+    where.add_argument("--stack", help="bucket stack to read the bucket name from (default: LlmModelBucket)")
+    parser.add_argument(
+        "--app-name", default="", help="the app's app_name setting, if it has one: its bucket stack is <app-name>-LlmModelBucket"
+    )
     parser.add_argument("--prefix", help="S3 prefix (default: the profile's weights prefix)")
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--dry-run", action="store_true", help="show what would be uploaded; change nothing")
@@ -64,12 +68,13 @@ def status(message: str) -> None:
 def resolve_bucket(args: argparse.Namespace, session) -> str:
     if args.bucket:
         return args.bucket
+    stack = args.stack or prefixed(args.app_name, BUCKET_STACK_ID)
     try:
-        outputs = stack_outputs(session.client("cloudformation"), args.stack)
+        outputs = stack_outputs(session.client("cloudformation"), stack)
     except SmokeTestError as error:
         raise DestinationError(f"{error}; pass --bucket") from None
     if "ModelBucketName" not in outputs:
-        raise DestinationError(f"stack {args.stack} has no ModelBucketName output; pass --bucket")
+        raise DestinationError(f"stack {stack} has no ModelBucketName output; pass --bucket")
     return outputs["ModelBucketName"]
 
 

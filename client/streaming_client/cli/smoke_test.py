@@ -47,6 +47,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--variant", choices=["tgi", "lmi"], help="container serving the endpoint (default: detected); alone, picks the app's stack"
     )
+    parser.add_argument("--app-name", default="", help="with --variant alone: the app's app_name setting, if it has one")
     parser.add_argument("--wait", action="store_true", help="poll DescribeEndpoint until InService first")
     parser.add_argument("--wait-timeout", type=positive(float), default=3600, metavar="SECONDS", help="limit for --wait (default 3600)")
     parser.add_argument("--poll-interval", type=positive(float), default=30, metavar="SECONDS", help="between status checks (default 30)")
@@ -79,7 +80,9 @@ def run(args: argparse.Namespace) -> int:
     session = aws_session(args.profile, args.region)
     if session.region_name is None:
         raise UsageError("no AWS region (set AWS_REGION or use --region)")
-    target = endpoint_discovery.resolve_target(session, endpoint_name=args.endpoint_name, stack=args.stack, variant=args.variant)
+    target = endpoint_discovery.resolve_target(
+        session, endpoint_name=args.endpoint_name, stack=args.stack, variant=args.variant, app_name=args.app_name
+    )
     sagemaker = session.client("sagemaker")
 
     if args.wait:
