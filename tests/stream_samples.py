@@ -44,10 +44,55 @@ def lmi_outputs_jsonlines(tokens: list[str] = TOKENS) -> list[bytes]:
     return [(json.dumps({"outputs": [t]}) + "\n").encode() for t in tokens]
 
 
+def _chunk(delta: dict, finish_reason: str | None = None, **extra: object) -> dict:
+    return {
+        "id": "chatcmpl-7",
+        "object": "chat.completion.chunk",
+        "created": 1764547200,
+        "model": "Qwen/Qwen3-14B",
+        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason, **extra}],
+    }
+
+
+USAGE = {"prompt_tokens": 31, "completion_tokens": len(TOKENS), "total_tokens": 31 + len(TOKENS)}
+
+
+def vllm_chat_sse(tokens: list[str] = TOKENS) -> list[bytes]:
+    """vLLM's OpenAI chat stream: a role-only first chunk, a chunk per token (the last with its
+    finish_reason), the usage chunk with no choices, then `[DONE]` (entrypoints/openai chat serving)."""
+    events = [_chunk({"role": "assistant", "content": ""})]
+    events += [_chunk({"content": t}) for t in tokens[:-1]]
+    events.append(_chunk({"content": tokens[-1]}, "stop", stop_reason=None))
+    events.append({**_chunk({}), "choices": [], "usage": USAGE})
+    return [f"data: {json.dumps(e, ensure_ascii=False)}\n\n".encode() for e in events] + [b"data: [DONE]\n\n"]
+
+
+def sglang_chat_sse(tokens: list[str] = TOKENS) -> list[bytes]:
+    """SGLang's: every field present (nulls included), a finish chunk with an empty delta, usage, `[DONE]`."""
+
+    def delta(role: str | None, content: str | None) -> dict:
+        return {"role": role, "content": content, "reasoning_content": None, "tool_calls": None}
+
+    events = [_chunk(delta("assistant", ""), matched_stop=None) | {"usage": None}]
+    events += [_chunk(delta(None, t), matched_stop=None) | {"usage": None} for t in tokens]
+    events.append(_chunk(delta(None, None), "stop", matched_stop=151645) | {"usage": None})
+    events.append({**_chunk({}), "choices": [], "usage": USAGE})
+    return [f"data: {json.dumps(e)}\n\n".encode() for e in events] + [b"data: [DONE]\n\n"]
+
+
+def lmi_chat_jsonlines(tokens: list[str] = TOKENS) -> list[bytes]:
+    """LMI's Messages API (vLLM async mode): vLLM's chunks without `data: `, one per line, and an
+    empty line for `[DONE]` (djl_python lmi_vllm request_response_utils)."""
+    return [line[len(b"data: ") : -1] for line in vllm_chat_sse(tokens)[:-1]] + [b"\n"]
+
+
 FORMATS = {
     "tgi-sse": (tgi_sse, "text/event-stream"),
     "lmi-sse": (lmi_sse, "text/event-stream"),
     "lmi-json-document": (lmi_json_document, "application/json"),
     "lmi-jsonlines": (lmi_jsonlines, "application/jsonlines"),
     "lmi-outputs-jsonlines": (lmi_outputs_jsonlines, "application/jsonlines"),
+    "vllm-chat-sse": (vllm_chat_sse, "text/event-stream"),
+    "sglang-chat-sse": (sglang_chat_sse, "text/event-stream"),
+    "lmi-chat-jsonlines": (lmi_chat_jsonlines, "application/jsonlines"),
 }

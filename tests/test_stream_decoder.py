@@ -16,6 +16,9 @@ EXPECTED_FORMAT = {
     "lmi-json-document": StreamFormat.JSON_DOCUMENT,
     "lmi-jsonlines": StreamFormat.JSON_LINES,
     "lmi-outputs-jsonlines": StreamFormat.JSON_LINES,
+    "vllm-chat-sse": StreamFormat.SSE,
+    "sglang-chat-sse": StreamFormat.SSE,
+    "lmi-chat-jsonlines": StreamFormat.JSON_LINES,
 }
 
 
@@ -180,3 +183,71 @@ def test_truncated_multibyte_character_at_end_becomes_replacement():
     stream = b'data:{"token": {"text": "ok", "special": false}}\n\n' + "😀".encode()[:2]
     text, _, _ = decode([stream], "text/event-stream")
     assert text == "ok"
+
+
+# The OpenAI chat API (vLLM, SGLang, LMI's Messages API): chat.completion.chunk events.
+
+VLLM_ERROR = {"error": {"message": "Request exceeds max_model_len", "type": "BadRequestError", "param": None, "code": 400}}
+SGLANG_ERROR = {"error": {"object": "error", "message": "out of KV cache", "type": "InternalServerError", "param": None, "code": 500}}
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (VLLM_ERROR, "model server reported BadRequestError 400 mid-stream: Request exceeds max_model_len"),
+        (SGLANG_ERROR, "model server reported InternalServerError 500 mid-stream: out of KV cache"),
+        ({"error": {"code": None}}, "model server reported error mid-stream: no message"),
+    ],
+)
+def test_chat_error_event_comes_after_the_text_before_it_and_ends_the_stream(error, message):
+    from tests.stream_samples import vllm_chat_sse
+
+    decoder = SseDecoder()
+    before = b"".join(vllm_chat_sse(["Hello", " world"])[:3])  # the role chunk and two tokens
+    pieces = decoder.feed(before + f"data: {json.dumps(error)}\n\n".encode() + b"data: [DONE]\n\n")
+    assert "".join(p.text for p in pieces) == "Hello world"
+    assert str(decoder.error) == message
+    assert decoder.feed(b"".join(vllm_chat_sse(["more"]))) == [] and decoder.close() == []
+
+
+def test_chat_error_line_in_lmi_jsonlines_ends_the_stream():
+    from tests.stream_samples import lmi_chat_jsonlines
+
+    lines = lmi_chat_jsonlines(["Hi", "!"])[:3] + [json.dumps(VLLM_ERROR).encode() + b"\n"] + lmi_chat_jsonlines(["never"])[1:2]
+    decoder = AutoDecoder("application/jsonlines")
+    pieces = [p for line in lines for p in decoder.feed(line)] + decoder.close()
+    assert "".join(p.text for p in pieces) == "Hi!"
+    assert str(decoder.error) == "model server reported BadRequestError 400 mid-stream: Request exceeds max_model_len"
+
+
+@pytest.mark.parametrize(
+    "choices",
+    [
+        [],  # the usage chunk
+        [{"index": 0, "delta": {"role": "assistant", "content": ""}}],  # the role chunk
+        [{"index": 0, "delta": {"content": None}, "finish_reason": "stop"}],  # SGLang's finish chunk
+        [{"index": 0, "delta": {"reasoning_content": "let me think"}}],  # thinking is not the answer
+        [{"index": 0, "delta": None}],
+        [{"index": 0}],
+        ["not an object"],
+    ],
+)
+def test_chat_chunks_without_content_add_no_text_and_no_token(choices):
+    event = {"object": "chat.completion.chunk", "choices": choices}
+    text, tokens, decoder = decode([f"data: {json.dumps(event)}\n\n".encode()], "text/event-stream")
+    assert (text, tokens, decoder.error) == ("", 0, None)
+
+
+def test_chat_content_of_the_first_choice_only_counts_as_one_token_per_chunk():
+    event = {"choices": [{"index": 0, "delta": {"content": "two words"}}, {"index": 1, "delta": {"content": "other"}}]}
+    text, tokens, _ = decode([f"data: {json.dumps(event)}\n\n".encode()], "text/event-stream")
+    assert (text, tokens) == ("two words", 1)
+
+
+def test_chat_stream_after_a_whole_answer_event_is_not_repeated():
+    # A generated_text event after chat chunks (a server that sends both) is not shown twice.
+    from tests.stream_samples import vllm_chat_sse
+
+    whole = b'data: {"generated_text": "Hi"}\n\n'
+    text, _, _ = decode(vllm_chat_sse(["H", "i"])[:3] + [whole], "text/event-stream")
+    assert text == "Hi"

@@ -19,9 +19,12 @@ from streaming_client.errors import StreamFailed
 
 
 class StreamFormat(StrEnum):
-    SSE = "sse"  # TGI (all versions) and LMI with TGI-compatible output: server-sent events
+    # TGI (all versions), LMI with TGI-compatible output, and the OpenAI chat API of vLLM and
+    # SGLang (`chat.completion.chunk` events, then `[DONE]`): server-sent events.
+    SSE = "sse"
     JSON_DOCUMENT = "json-document"  # LMI 0.25 rolling batch: {"generated_text": "..."} in fragments
-    JSON_LINES = "jsonlines"  # LMI 0.26+: one JSON object per line
+    # LMI 0.26+: one JSON object per line (its chat API too: the chunks without `data: `).
+    JSON_LINES = "jsonlines"
 
 
 @dataclass(frozen=True)
@@ -130,11 +133,23 @@ class _LineDecoder(_Decoder):
         return []
 
     def _token_piece(self, event: dict) -> list[Piece]:
-        """Text of one decoded event of the TGI or LMI token schema (then its error, if any)."""
+        """Text of one decoded event of the TGI or LMI token schema, or an OpenAI chat chunk (then its
+        error, if any)."""
         pieces: list[Piece] = []
         token = event.get("token")
         outputs = event.get("outputs")
-        if isinstance(token, dict):
+        choices = event.get("choices")
+        if isinstance(choices, list):
+            # A chat.completion.chunk: the first choice's delta content (the role-only first
+            # chunk, the finish chunk and the usage chunk carry none). A chunk is one step of
+            # the server's detokenizer: counted as one token.
+            self._seen_tokens = True
+            first = choices[0] if choices and isinstance(choices[0], dict) else {}
+            delta = first.get("delta")
+            content = _text(delta.get("content")) if isinstance(delta, dict) else ""
+            if content:
+                pieces.append(Piece(content, 1))
+        elif isinstance(token, dict):
             self._seen_tokens = True
             if not token.get("special"):  # </s> and other control tokens are not text
                 pieces.append(Piece(_text(token.get("text")), 1))
@@ -166,9 +181,14 @@ def _parse_event(text: str) -> dict | None:
 def _raise_in_band_error(event: dict) -> None:
     raw_details = event.get("details")
     details: dict = raw_details if isinstance(raw_details, dict) else {}
-    if event.get("error"):
+    error = event.get("error")
+    if isinstance(error, dict):  # the OpenAI API's {"error": {"message", "type", "code"}} (vLLM, SGLang)
+        kind = error.get("type") or "error"
+        code = f" {error['code']}" if error.get("code") is not None else ""
+        raise StreamFailed(f"model server reported {kind}{code} mid-stream: {error.get('message') or 'no message'}")
+    if error:
         kind = event.get("error_type") or "error"
-        raise StreamFailed(f"model server reported {kind} mid-stream: {event['error']}")
+        raise StreamFailed(f"model server reported {kind} mid-stream: {error}")
     if event.get("finish_reason") == "error" or details.get("finish_reason") == "error":
         raise StreamFailed("model server ended the generation with finish_reason=error")
 
