@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from streaming_client import payloads
 from streaming_client.cli.smoke_test import main
 from streaming_client.errors import EXIT_CODES
 from tests.aws_loopback import LMI_IMAGE, TGI_IMAGE, Endpoint, HttpError, Stream
@@ -125,6 +126,45 @@ def test_stack_outputs_name_the_endpoint_and_variant(aws_env, capsys):
     code, out, err = run(capsys, "--stack", "MyLmiStack")
     assert (code, out) == (0, TEXT + "\n"), err
     assert "stream" not in ep.invocations[0]["body"]
+
+
+VLLM_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-vllm:0.29.0-transformers5.15.0-gpu-py312-cu130-ubuntu24.04-v1.0"
+
+
+@pytest.mark.parametrize(
+    ("answer", "content_type"),
+    [("vllm-chat-sse", "text/event-stream"), ("sglang-chat-sse", "text/event-stream"), ("lmi-chat-jsonlines", "application/jsonlines")],
+)
+def test_chat_api_sends_messages_and_streams_the_deltas(aws_env, capsys, answer, content_type):
+    # An engine the variant detection does not know (vLLM here): --api chat needs no variant.
+    build, _ = FORMATS[answer]
+    ep = endpoint(aws_env, Stream(one_byte_parts(build()), content_type), image=VLLM_IMAGE)
+    code, out, err = run(capsys, "--endpoint-name", ep.name, "--api", "chat", "--max-new-tokens", "64", "--json")
+    assert code == 0, err
+    document = json.loads(out)
+    assert document["text"] == TEXT and document["output_tokens"] == len(TOKENS) and document["variant"] is None
+    (call,) = ep.invocations
+    assert call["body"] == {
+        "messages": [
+            {"role": "system", "content": payloads.DEFAULT_SYSTEM_PROMPT},
+            {"role": "user", "content": payloads.DEFAULT_PROMPTS["tgi"]},
+        ],
+        "max_tokens": 64,
+        "temperature": 0.9,
+        "top_p": 0.6,
+        "top_k": 50,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    assert "[INST]" not in json.dumps(call["body"])  # the server applies the model's own template
+
+
+def test_generate_api_on_an_unknown_engine_names_the_way_out(aws_env, capsys):
+    ep = endpoint(aws_env, Stream(b"".join(FORMATS["vllm-chat-sse"][0]()), "text/event-stream"), image=VLLM_IMAGE)
+    code, _, err = run(capsys, "--endpoint-name", ep.name)
+    assert code == 2
+    assert f"cannot tell which container serves {ep.name}; pass --variant tgi or --variant lmi (or --api chat)" in err
+    assert ep.invocations == []
 
 
 def test_variant_alone_reads_the_apps_stack(aws_env, capsys):

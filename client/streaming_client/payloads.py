@@ -63,6 +63,23 @@ def request_body(variant: str, prompt: str, parameters: GenerationParameters | N
     return json.dumps(body).encode()
 
 
+def chat_request_body(user_message: str, system_prompt: str, parameters: GenerationParameters | None = None) -> bytes:
+    """The OpenAI chat API's streaming request, as vLLM, SGLang and LMI's Messages API read it at
+    /invocations: the server applies the model's own chat template, so no prompt template here;
+    `stream_options.include_usage` asks for the final usage chunk (exact token counts)."""
+    p = parameters or GenerationParameters()
+    body = {
+        "messages": [{"role": "system", "content": system_prompt}, {"role": "user", "content": user_message}],
+        "max_tokens": p.max_new_tokens,
+        "temperature": p.temperature,
+        "top_p": p.top_p,
+        "top_k": p.top_k,  # beyond OpenAI's schema; vLLM and SGLang take it as a sampling parameter
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    return json.dumps(body).encode()
+
+
 def custom_attributes(accept_eula: bool) -> str:
     """Meta's licence acceptance for Llama 2, as the recipe passes it."""
     return f"accept_eula={'true' if accept_eula else 'false'}"

@@ -3,6 +3,7 @@
     llm-smoke-test --endpoint-name NAME [--variant tgi|lmi]
     llm-smoke-test --stack LlmEndpointTgi --wait
     llm-smoke-test --variant lmi --accept-eula --json
+    llm-smoke-test --endpoint-name NAME --api chat       # vLLM, SGLang, LMI's Messages API
 
 Standard output carries only the generated text (or, with --json, one JSON object at the end);
 standard error carries status and one line of figures. Exit codes: 0 ok, 2 usage, 3 endpoint or
@@ -46,6 +47,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     where.add_argument("--stack", help="endpoint stack whose EndpointName output to call")
     parser.add_argument(
         "--variant", choices=["tgi", "lmi"], help="container serving the endpoint (default: detected); alone, picks the app's stack"
+    )
+    parser.add_argument(
+        "--api",
+        choices=["generate", "chat"],
+        default="generate",
+        help="request format: generate (the recipe's TGI and LMI requests, default) or chat (the OpenAI chat API of vLLM, "
+        "SGLang and LMI's Messages API; the server applies the model's chat template)",
     )
     parser.add_argument("--app-name", default="", help="with --variant alone: the app's app_name setting, if it has one")
     parser.add_argument("--wait", action="store_true", help="poll DescribeEndpoint until InService first")
@@ -96,22 +104,27 @@ def run(args: argparse.Namespace) -> int:
     else:
         description = endpoint_discovery.describe_endpoint(sagemaker, target.name)
         endpoint_discovery.require_in_service(description)
-    variant = args.variant or target.variant or endpoint_discovery.detect_variant(sagemaker, description)
-    if variant not in ("tgi", "lmi"):
-        raise UsageError(f"cannot tell which container serves {target.name}; pass --variant tgi or --variant lmi")
-
-    prompt = payloads.llama2_chat_prompt(args.prompt or payloads.DEFAULT_PROMPTS[variant], args.system_prompt)
     parameters = payloads.GenerationParameters(
         max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p, top_k=args.top_k
     )
+    variant: str | None
+    if args.api == "chat":  # one request format for every chat server: no variant to tell apart
+        variant = args.variant or target.variant
+        body = payloads.chat_request_body(args.prompt or payloads.DEFAULT_PROMPTS["tgi"], args.system_prompt, parameters)
+    else:
+        variant = args.variant or target.variant or endpoint_discovery.detect_variant(sagemaker, description)
+        if variant not in ("tgi", "lmi"):
+            raise UsageError(f"cannot tell which container serves {target.name}; pass --variant tgi or --variant lmi (or --api chat)")
+        prompt = payloads.llama2_chat_prompt(args.prompt or payloads.DEFAULT_PROMPTS[variant], args.system_prompt)
+        body = payloads.request_body(variant, prompt, parameters)
     runtime = invocation.runtime_client(session, read_timeout_s=args.read_timeout)
-    status(f"streaming from {target.name} ({variant})")
+    status(f"streaming from {target.name} ({variant or args.api})")
     writer = TextWriter(enabled=not args.json)
     try:
         result = invocation.stream_text(
             runtime,
             target.name,
-            payloads.request_body(variant, prompt, parameters),
+            body,
             custom_attributes=payloads.custom_attributes(args.accept_eula),
             on_text=writer.write,
             max_attempts=args.max_attempts,
