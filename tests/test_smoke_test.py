@@ -159,11 +159,30 @@ def test_chat_api_sends_messages_and_streams_the_deltas(aws_env, capsys, answer,
     assert "[INST]" not in json.dumps(call["body"])  # the server applies the model's own template
 
 
-def test_generate_api_on_an_unknown_engine_names_the_way_out(aws_env, capsys):
-    ep = endpoint(aws_env, Stream(b"".join(FORMATS["vllm-chat-sse"][0]()), "text/event-stream"), image=VLLM_IMAGE)
+@pytest.mark.parametrize("engine", ["vllm", "sglang"])
+def test_a_chat_engine_is_asked_in_the_chat_api_from_its_image(aws_env, capsys, engine):
+    image = VLLM_IMAGE.replace("huggingface-vllm", f"huggingface-{engine}")
+    ep = endpoint(aws_env, Stream(FORMATS[f"{engine}-chat-sse"][0](), "text/event-stream"), image=image)
+    code, out, err = run(capsys, "--endpoint-name", ep.name)
+    assert (code, out) == (0, TEXT + "\n"), err
+    assert f"streaming from {ep.name} ({engine})" in err
+    (call,) = ep.invocations
+    assert call["body"]["messages"][1]["content"] == payloads.DEFAULT_PROMPTS["tgi"]
+
+
+def test_an_unrecognized_image_names_the_way_out(aws_env, capsys):
+    ep = endpoint(aws_env, Stream(tgi_sse(), "text/event-stream"), image="123456789012.dkr.ecr.us-east-1.amazonaws.com/in-house:1")
     code, _, err = run(capsys, "--endpoint-name", ep.name)
     assert code == 2
-    assert f"cannot tell which container serves {ep.name}; pass --variant tgi or --variant lmi (or --api chat)" in err
+    assert f"cannot tell which engine serves {ep.name}; pass --variant lmi|sglang|tgi|vllm (or --api chat)" in err
+    assert ep.invocations == []
+
+
+def test_the_generate_api_of_a_chat_engine_is_a_usage_error(aws_env, capsys):
+    ep = endpoint(aws_env, Stream(tgi_sse(), "text/event-stream"), image=VLLM_IMAGE)
+    code, _, err = run(capsys, "--endpoint-name", ep.name, "--api", "generate")
+    assert code == 2
+    assert "--api generate is the recipe's request of lmi or tgi, not of vllm: use --api chat" in err
     assert ep.invocations == []
 
 
@@ -419,6 +438,24 @@ def test_an_answer_without_text_fails_the_smoke_test(aws_env, capsys, parts, con
     document = json.loads(out)
     assert document["exit_code"] == 7 and document["error"] == f"endpoint {ep.name} streamed no generated text"
     assert "Traceback" not in err
+
+
+def test_the_client_recognizes_every_image_the_app_deploys_as_its_engine():
+    # The client installs without the app: its engine markers must match the app's image table.
+    from blueprint.containers.registry import CONTAINERS
+    from blueprint.images.image_catalog import load_table
+    from streaming_client.engines import ENGINES, engine_of_image
+
+    table = load_table()["images"]
+    for name, module in CONTAINERS.items():
+        assert ENGINES[name].api == "generate"  # the recipe's engines keep the recipe's request
+        uris = [
+            entry["uri"]
+            for framework in module.FRAMEWORKS
+            for version in table[framework].values()
+            for entry in version["regions"].values()
+        ]
+        assert uris and {engine_of_image(uri) for uri in uris} == {name}
 
 
 def test_the_clients_default_stacks_are_the_apps():

@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from streaming_client.aws_errors import translate
+from streaming_client.engines import engine_of_image
 from streaming_client.errors import EndpointNotFound, EndpointNotInService, SmokeTestError, UsageError
 
 # The endpoint stacks the app names per variant (its blueprint/config/names.py; a test keeps them
 # equal): the client installs alone, without the app.
 APP_ENDPOINT_STACKS = {"tgi": "LlmEndpointTgi", "lmi": "LlmEndpointLmi"}
-# Image repositories of each variant's containers (SageMaker SDK registry names).
-_IMAGE_MARKERS = {"tgi": ("huggingface-pytorch-tgi-inference", "text-generation-inference"), "lmi": ("djl-inference", "djl-lmi")}
 _WAITING_STATES = {"Creating", "Updating", "SystemUpdating", "RollingBack"}
 
 
@@ -90,7 +89,7 @@ def wait_in_service(
 
 
 def detect_variant(sagemaker: Any, description: dict) -> str | None:
-    """tgi or lmi from the image of the endpoint's model (DescribeEndpointConfig, DescribeModel)."""
+    """The engine (engines.py) from the image of the endpoint's model (DescribeEndpointConfig, DescribeModel)."""
     try:
         config = sagemaker.describe_endpoint_config(EndpointConfigName=description["EndpointConfigName"])
         model_name = config["ProductionVariants"][0]["ModelName"]
@@ -101,10 +100,9 @@ def detect_variant(sagemaker: Any, description: dict) -> str | None:
         raise translate(error, f"reading the model of endpoint {description.get('EndpointName')}") from None
     containers = [model["PrimaryContainer"]] if model.get("PrimaryContainer") else model.get("Containers", [])
     for container in containers:
-        image = container.get("Image", "")
-        for variant, markers in _IMAGE_MARKERS.items():
-            if any(marker in image for marker in markers):
-                return variant
+        engine = engine_of_image(container.get("Image", ""))
+        if engine is not None:
+            return engine
     return None
 
 

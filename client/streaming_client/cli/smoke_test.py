@@ -1,9 +1,9 @@
 """Stream a prompt from a deployed endpoint and print the text as it arrives.
 
-    llm-smoke-test --endpoint-name NAME [--variant tgi|lmi]
+    llm-smoke-test --endpoint-name NAME [--variant tgi|lmi|vllm|sglang]
     llm-smoke-test --stack LlmEndpointTgi --wait
     llm-smoke-test --variant lmi --accept-eula --json
-    llm-smoke-test --endpoint-name NAME --api chat       # vLLM, SGLang, LMI's Messages API
+    llm-smoke-test --endpoint-name NAME --api chat       # the OpenAI chat API (LMI's Messages API too)
 
 Standard output carries only the generated text (or, with --json, one JSON object at the end);
 standard error carries status and one line of figures. Exit codes: 0 ok, 2 usage, 3 endpoint or
@@ -22,6 +22,7 @@ from botocore.exceptions import BotoCoreError
 
 from streaming_client import endpoint_discovery, invocation, payloads
 from streaming_client.aws_session import aws_session
+from streaming_client.engines import APIS, ENGINES
 from streaming_client.errors import SmokeTestError, StreamFailed, UsageError
 
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a reader that went away
@@ -46,14 +47,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     where.add_argument("--endpoint-name", help="endpoint to call")
     where.add_argument("--stack", help="endpoint stack whose EndpointName output to call")
     parser.add_argument(
-        "--variant", choices=["tgi", "lmi"], help="container serving the endpoint (default: detected); alone, picks the app's stack"
+        "--variant",
+        choices=sorted(ENGINES),
+        help="engine serving the endpoint (default: detected from its image); alone, picks the app's stack",
     )
     parser.add_argument(
         "--api",
-        choices=["generate", "chat"],
-        default="generate",
-        help="request format: generate (the recipe's TGI and LMI requests, default) or chat (the OpenAI chat API of vLLM, "
-        "SGLang and LMI's Messages API; the server applies the model's chat template)",
+        choices=APIS,
+        help="request format (default: the engine's): generate (the recipe's TGI and LMI requests) or chat (the OpenAI chat "
+        "API of vLLM, SGLang and LMI's Messages API; the server applies the model's chat template)",
     )
     parser.add_argument("--app-name", default="", help="with --variant alone: the app's app_name setting, if it has one")
     parser.add_argument("--wait", action="store_true", help="poll DescribeEndpoint until InService first")
@@ -107,18 +109,23 @@ def run(args: argparse.Namespace) -> int:
     parameters = payloads.GenerationParameters(
         max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p, top_k=args.top_k
     )
-    variant: str | None
-    if args.api == "chat":  # one request format for every chat server: no variant to tell apart
-        variant = args.variant or target.variant
+    variant = args.variant or target.variant
+    if variant is None and args.api != "chat":
+        variant = endpoint_discovery.detect_variant(sagemaker, description)
+    api = args.api or (ENGINES[variant].api if variant in ENGINES else None)
+    if api is None:
+        engines = "|".join(sorted(ENGINES))
+        raise UsageError(f"cannot tell which engine serves {target.name}; pass --variant {engines} (or --api chat)")
+    if api == "chat":  # one request for every chat server, whichever engine it is
         body = payloads.chat_request_body(args.prompt or payloads.DEFAULT_PROMPTS["tgi"], args.system_prompt, parameters)
-    else:
-        variant = args.variant or target.variant or endpoint_discovery.detect_variant(sagemaker, description)
-        if variant not in ("tgi", "lmi"):
-            raise UsageError(f"cannot tell which container serves {target.name}; pass --variant tgi or --variant lmi (or --api chat)")
+    elif variant in payloads.DEFAULT_PROMPTS:
         prompt = payloads.llama2_chat_prompt(args.prompt or payloads.DEFAULT_PROMPTS[variant], args.system_prompt)
         body = payloads.request_body(variant, prompt, parameters)
+    else:
+        known = " or ".join(sorted(payloads.DEFAULT_PROMPTS))
+        raise UsageError(f"--api generate is the recipe's request of {known}, not of {variant or target.name}: use --api chat")
     runtime = invocation.runtime_client(session, read_timeout_s=args.read_timeout)
-    status(f"streaming from {target.name} ({variant or args.api})")
+    status(f"streaming from {target.name} ({variant or api})")
     writer = TextWriter(enabled=not args.json)
     try:
         result = invocation.stream_text(
