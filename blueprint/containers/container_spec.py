@@ -73,3 +73,7 @@ class ServingLimits:
     batch_limit_setting: str | None = None
     # What a reader must know about how the engine treats the limit.
     note: str | None = None
+    # Longest request (prompt plus generated tokens) and longest prompt the engine is set to
+    # accept, when a setting says so (the performance bounds assume them; default: the model's).
+    context_tokens: int | None = None
+    input_tokens: int | None = None

@@ -187,4 +187,6 @@ def serving_limits(settings: VariantSettings, config: AppConfig, instance: Insta
         note="TGI replaces it with the capacity it measures at warm-up for flash-attention models such as Llama 2; it binds for others"
         if settings.max_batch_total_tokens is not None
         else None,
+        context_tokens=settings.max_total_tokens,
+        input_tokens=settings.max_input_tokens,
     )

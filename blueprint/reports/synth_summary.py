@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from blueprint.config.facts import GIB, known_instance, model_facts, price_table_note
+from blueprint.config.facts import GIB, InstanceFacts, known_instance, model_facts, price_table_note
 from blueprint.config.settings import AppConfig, VariantSettings
 from blueprint.containers.container_spec import ServingLimits
 from blueprint.containers.registry import CONTAINERS
 from blueprint.images.image_catalog import known_image
+from blueprint.reports.roofline import bounds
 from blueprint.reports.sizing import Sizing, size
 
 HOURS_PER_MONTH = 730
@@ -44,6 +45,18 @@ def _sizing_line(s: Sizing) -> str:
     return f"{head}; {budget}; {verdict}{note}"
 
 
+def _bounds_lines(instance: InstanceFacts, config: AppConfig, limits: ServingLimits, sizing: Sizing, instances: int) -> list[str]:
+    """The roofline bounds (blueprint/reports/roofline.py): no engine can be faster or cheaper."""
+    model = model_facts(config.model)
+    context = limits.context_tokens or model.max_position_embeddings
+    input_tokens = limits.input_tokens or context // 2
+    found = bounds(instance, model, sizing.gpus_used, sizing.kv_budget_tokens, context, input_tokens, instances)
+    if found is None or not sizing.weights_fit:
+        reason = "the weights do not fit" if found else f"no data-sheet figures for {instance.gpu_model} GPUs (gpu_models.json)"
+        return [f"  speed     no bounds: {reason}"]
+    return [f"  speed     {found.speed_line()}", f"  cost      {found.cost_line()}"]
+
+
 def render_summary(config: AppConfig) -> str:
     lines = [f"LLM endpoints: profile {config.profile}, model {config.model.id} (prices: {price_table_note()})"]
     enabled = config.variants.enabled()
@@ -55,6 +68,7 @@ def render_summary(config: AppConfig) -> str:
         where = config.region or f"deploy-time region, {len(image.regions)} regions mapped"
         price = instance.price_per_hour * variant.instance_count
         limits = variant_limits(name, variant, config)
+        sizing = variant_sizing(name, variant, config, limits)
         lines += [
             f"[{name}]",
             f"  image     {variant.image.framework} {variant.image.version}: {image.repository}:{image.tag} ({where})",
@@ -62,7 +76,8 @@ def render_summary(config: AppConfig) -> str:
             f"  price     ~${price:,.2f}/hour, ~${price * HOURS_PER_MONTH:,.0f}/month always on",
             f"  tokens    {limits.token_summary}",
             f"  timeouts  model download {_seconds(variant.model_data_download_timeout_in_seconds)}, container start-up {_seconds(variant.container_startup_health_check_timeout_in_seconds)}",
-            f"  sizing    {_sizing_line(variant_sizing(name, variant, config, limits))}",
+            f"  sizing    {_sizing_line(sizing)}",
+            *_bounds_lines(instance, config, limits, sizing, variant.instance_count),
         ]
     if config.pipeline.enabled:
         lines.append(_pipeline_line(config))
