@@ -93,6 +93,7 @@ class Endpoint:
     image: str = TGI_IMAGE
     status: str = "InService"
     instance_count: int = 1
+    instance_type: str = "ml.g5.12xlarge"
     failure_reason: str | None = None
     # Successive DescribeEndpoint statuses before `status` (e.g. ["Creating", "Creating"]).
     status_sequence: list[str] = field(default_factory=list)
@@ -263,6 +264,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(answer)
         if action == "DescribeEndpointConfig":
             name = request["EndpointConfigName"].removesuffix("-config")
+            described = self.aws.endpoints.get(name)
             return self._json(
                 {
                     "EndpointConfigName": request["EndpointConfigName"],
@@ -272,7 +274,7 @@ class _Handler(BaseHTTPRequestHandler):
                             "VariantName": "AllTraffic",
                             "ModelName": f"{name}-model",
                             "InitialInstanceCount": 1,
-                            "InstanceType": "ml.g5.12xlarge",
+                            "InstanceType": described.instance_type if described else "ml.g5.12xlarge",
                         }
                     ],
                     "CreationTime": now,

@@ -28,7 +28,8 @@ def close(measured: float, expected: float) -> bool:
 @pytest.fixture(scope="module")
 def scheduled_endpoint(loopback_aws):
     name = "scheduled"
-    loopback_aws.add_endpoint(Endpoint(name, answers=[Scheduled(TTFT, PER_TOKEN, TOKENS, threading.Semaphore(SLOTS))]))
+    scheduled = Scheduled(TTFT, PER_TOKEN, TOKENS, threading.Semaphore(SLOTS))
+    loopback_aws.add_endpoint(Endpoint(name, answers=[scheduled], instance_type="ml.g5.48xlarge", instance_count=2))
     return name
 
 
@@ -102,7 +103,17 @@ def test_cli_writes_json_csv_and_non_empty_plots(loopback_aws, scheduled_endpoin
     assert result.returncode == 0, result.stderr
     document = json.loads((tmp_path / "results.json").read_text())
     assert [lvl["concurrency"] for lvl in document["levels"]] == [1, 4]
-    assert document["meta"]["price_per_hour"] == 7.09
+    # Priced and bounded as the endpoint runs: two ml.g5.48xlarge, not the profile's one ml.g5.12xlarge.
+    meta = document["meta"]
+    assert (meta["instance_type"], meta["instance_count"], meta["price_per_hour"]) == ("ml.g5.48xlarge", 2, 2 * 20.36)
+    # The seed's TGI shards over 4 GPUs (SM_NUM_GPUS=4) however many the instance has: the bound uses 4.
+    assert meta["bound"]["gpus_per_instance"] == 4 and meta["bound"]["max_batch_per_instance"] >= 1
+    assert meta["started_at"].endswith("+00:00")
+    for lvl in document["levels"]:
+        # The loopback's schedule (20 ms a token) is far slower than 8 A10G could be: a share below 1.
+        assert 0 < lvl["itl_p50_share_of_bound"] < 1 and 0 < lvl["aggregate_share_of_bound"] < 1
+    table = result.stdout.splitlines()
+    assert table[0].endswith("itl/bound  tok/s/bound") and table[1].split()[-1].endswith("%")
     assert (tmp_path / "results.csv").read_text().splitlines()[0].startswith("concurrency,requests,errors,ttft_p50_s")
     import matplotlib.image
 

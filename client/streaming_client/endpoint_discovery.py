@@ -88,6 +88,26 @@ def wait_in_service(
         sleep(poll_s)
 
 
+@dataclass(frozen=True)
+class Fleet:
+    instance_type: str
+    instances: int
+
+
+def deployed_fleet(sagemaker: Any, description: dict) -> Fleet | None:
+    """The instance type and running instance count of the endpoint's first production variant
+    (None for a serverless variant, which has no instance type)."""
+    try:
+        config = sagemaker.describe_endpoint_config(EndpointConfigName=description["EndpointConfigName"])
+    except Exception as error:  # noqa: BLE001
+        raise translate(error, f"reading the config of endpoint {description.get('EndpointName')}") from None
+    variant = config["ProductionVariants"][0]
+    if "InstanceType" not in variant:
+        return None
+    running = (description.get("ProductionVariants") or [{}])[0]
+    return Fleet(variant["InstanceType"], int(running.get("CurrentInstanceCount") or variant.get("InitialInstanceCount") or 1))
+
+
 def detect_variant(sagemaker: Any, description: dict) -> str | None:
     """The engine (engines.py) from the image of the endpoint's model (DescribeEndpointConfig, DescribeModel)."""
     try:

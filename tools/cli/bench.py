@@ -4,9 +4,11 @@
     llm-bench --endpoint-name NAME --variant lmi --prompt-tokens 1024 --time-limit 600
 
 Per level: TTFT, inter-token and end-to-end latency (p50/p90/p99), output tokens per second per
-request and in aggregate, requests per minute, errors, and the cost per million output tokens
-from the instance's price per hour. Definitions are llmperf's (see llm_bench/runner.py). Writes
-results.json, results.csv and latency_throughput.png to --output-dir.
+request and in aggregate, requests per minute, errors, the cost per million output tokens from the
+price of the instances the endpoint runs (read from it), and how much of the roofline bound
+(docs/performance.md) the inter-token latency and the aggregate rate reach. Definitions are
+llmperf's (see llm_bench/runner.py). Writes results.json, results.csv and latency_throughput.png
+to --output-dir.
 """
 
 from __future__ import annotations
@@ -14,12 +16,16 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+from blueprint.reports.roofline import Roofline
 from streaming_client import endpoint_discovery, invocation, payloads
 from streaming_client.aws_session import aws_session
 from streaming_client.errors import SmokeTestError, UsageError
 from tools.llm_bench import report, runner, stats
+from tools.llm_bench.bounds import level_bound
 
 # Llama-family tokenizers give about 1.3 tokens per English word.
 TOKENS_PER_WORD = 1.3
@@ -61,8 +67,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--prompt-tokens", type=int, default=512)
     parser.add_argument("--max-new-tokens", type=int, default=256)
     parser.add_argument("--time-limit", type=float, default=900, metavar="SECONDS", help="no request starts after this (default 900)")
-    parser.add_argument("--instance-type", help="for the cost figure (default: the app profile's)")
-    parser.add_argument("--instance-count", type=int, default=1)
+    parser.add_argument("--instance-type", help="for the cost and bound figures (default: the endpoint's, as it runs)")
+    parser.add_argument("--instance-count", type=int, help="for the cost and bound figures (default: the endpoint's, as it runs)")
     parser.add_argument("--output-dir", type=Path, default=Path("bench-results"))
     parser.add_argument("--accept-eula", action="store_true")
     parser.add_argument("--no-progress", action="store_true")
@@ -79,13 +85,42 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def price_per_hour(args: argparse.Namespace) -> float | None:
-    from blueprint.config.facts import instance_facts
-    from blueprint.loader import load_project_config
+@dataclass(frozen=True)
+class Deployment:
+    """What the figures are of: the fleet, its price, and the roofline of the deployed model."""
 
-    instance_type = args.instance_type or getattr(load_project_config().variants, args.variant).instance_type
+    instance_type: str
+    instances: int
+    price_per_hour: float | None  # all instances
+    roof: Roofline | None
+    max_batch: int  # sequences of the run's length the KV cache holds per instance
+    gpus: int
+
+
+def deployment_of(args: argparse.Namespace, fleet: endpoint_discovery.Fleet | None) -> Deployment:
+    """The endpoint's instances (or --instance-type/--instance-count), and the app's model and
+    engine settings for --variant (blueprint/config): the bound assumes the app deployed it."""
+    from blueprint.config.facts import instance_facts, model_facts
+    from blueprint.containers.registry import CONTAINERS
+    from blueprint.loader import load_project_config
+    from blueprint.reports.roofline import gpu_model
+    from blueprint.reports.sizing import size
+
+    config = load_project_config()
+    settings = getattr(config.variants, args.variant)
+    instance_type = args.instance_type or (fleet.instance_type if fleet else settings.instance_type)
+    instances = args.instance_count or (fleet.instances if fleet else 1)
     facts = instance_facts(instance_type)
-    return facts.price_per_hour * args.instance_count if facts else None
+    if facts is None:
+        return Deployment(instance_type, instances, None, None, 0, 0)
+    model = model_facts(config.model)
+    limits = CONTAINERS[args.variant].serving_limits(settings, config, facts, model)
+    gpus = min(limits.gpus_used, facts.gpus)
+    gpu = gpu_model(facts.gpu_model)
+    roof = Roofline(model, gpu, gpus) if gpu and gpus else None
+    kv_budget = size(facts, model, config.sizing, limits).kv_budget_tokens
+    max_batch = max(1, kv_budget // (args.prompt_tokens + args.max_new_tokens))
+    return Deployment(instance_type, instances, facts.price_per_hour * instances, roof, max_batch, gpus)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -95,10 +130,12 @@ def run(args: argparse.Namespace) -> int:
     target = endpoint_discovery.resolve_target(
         session, endpoint_name=args.endpoint_name, stack=args.stack, variant=args.variant, app_name=args.app_name
     )
+    description = endpoint_discovery.describe_endpoint(session.client("sagemaker"), target.name)
+    deployment = deployment_of(args, endpoint_discovery.deployed_fleet(session.client("sagemaker"), description))
     runtime = invocation.runtime_client(session)
     parameters = payloads.GenerationParameters(max_new_tokens=args.max_new_tokens)
     body = payloads.request_body(args.variant, payloads.llama2_chat_prompt(prompt_of(args.prompt_tokens)), parameters)
-    price = price_per_hour(args)
+    started = datetime.now(UTC)
     deadline = time.monotonic() + args.time_limit
     progress = None
     if not args.no_progress:
@@ -120,7 +157,12 @@ def run(args: argparse.Namespace) -> int:
                 custom_attributes=payloads.custom_attributes(args.accept_eula),
                 on_done=(lambda _: progress.update()) if progress else (lambda _: None),
             )
-            summaries.append(stats.summarize(record, price))
+            bound = (
+                level_bound(deployment.roof, level, deployment.instances, deployment.max_batch, args.prompt_tokens)
+                if deployment.roof
+                else None
+            )
+            summaries.append(stats.summarize(record, deployment.price_per_hour, bound))
     finally:
         if progress:
             progress.close()
@@ -131,13 +173,21 @@ def run(args: argparse.Namespace) -> int:
     meta = {
         "endpoint": target.name,
         "variant": args.variant,
+        "instance_type": deployment.instance_type,
+        "instance_count": deployment.instances,
+        "started_at": started.isoformat(timespec="seconds"),
         "prompt_tokens_approx": args.prompt_tokens,
         "max_new_tokens": args.max_new_tokens,
-        "price_per_hour": price,
+        "price_per_hour": deployment.price_per_hour,
+        "bound": {"gpus_per_instance": deployment.gpus, "max_batch_per_instance": deployment.max_batch} if deployment.roof else None,
     }
     report.write_json(args.output_dir / "results.json", summaries, meta)
     report.write_csv(args.output_dir / "results.csv", summaries)
-    report.plot(args.output_dir / "latency_throughput.png", summaries, args.title or f"{target.name} ({args.variant})")
+    title = args.title or (
+        f"{target.name} ({args.variant}, {deployment.instances} x {deployment.instance_type}), "
+        f"~{args.prompt_tokens} prompt + {args.max_new_tokens} new tokens, {started:%Y-%m-%d}"
+    )
+    report.plot(args.output_dir / "latency_throughput.png", summaries, title)
     print_table(summaries)
     print(f"wrote {args.output_dir}/results.json, results.csv, latency_throughput.png", file=sys.stderr)
     return 0
@@ -147,12 +197,18 @@ def print_table(summaries: list[stats.LevelSummary]) -> None:
     def ms(value: float | None) -> str:
         return "-" if value is None else f"{value * 1000:.0f}"
 
-    print("conc  reqs err  ttft_p50/p90/p99_ms  itl_p50_ms  e2e_p50/p90/p99_ms  tok/s/req  tok/s_all  req/min  $/Mtok")
+    def share(value: float | None) -> str:
+        return "-" if value is None else f"{value:.0%}"
+
+    print(
+        "conc  reqs err  ttft_p50/p90/p99_ms  itl_p50_ms  e2e_p50/p90/p99_ms  tok/s/req  tok/s_all  req/min  $/Mtok  itl/bound  tok/s/bound"
+    )
     for s in summaries:
         cost = "-" if s.cost_per_million_output_tokens_usd is None else f"{s.cost_per_million_output_tokens_usd:.2f}"
         print(
             f"{s.concurrency:4d} {s.requests:5d} {s.errors:3d}  {ms(s.ttft_p50_s)}/{ms(s.ttft_p90_s)}/{ms(s.ttft_p99_s):>5}  {ms(s.itl_p50_s):>10}  "
-            f"{ms(s.e2e_p50_s)}/{ms(s.e2e_p90_s)}/{ms(s.e2e_p99_s):>6}  {s.request_tokens_per_s_p50 or 0:9.1f}  {s.aggregate_tokens_per_s:9.1f}  {s.requests_per_minute:7.1f}  {cost}"
+            f"{ms(s.e2e_p50_s)}/{ms(s.e2e_p90_s)}/{ms(s.e2e_p99_s):>6}  {s.request_tokens_per_s_p50 or 0:9.1f}  {s.aggregate_tokens_per_s:9.1f}  {s.requests_per_minute:7.1f}  {cost:>6}"
+            f"  {share(s.itl_p50_share_of_bound):>9}  {share(s.aggregate_share_of_bound):>11}"
         )
 
 

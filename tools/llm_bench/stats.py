@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import asdict, dataclass
 
+from tools.llm_bench.bounds import LevelBound
 from tools.llm_bench.runner import LevelRecord
 
 
@@ -26,6 +27,12 @@ class LevelSummary:
     aggregate_tokens_per_s: float
     requests_per_minute: float
     cost_per_million_output_tokens_usd: float | None
+    # The roofline bound of the level (tools/llm_bench/bounds.py) and how much of it was reached:
+    # bound / measured inter-token latency (p50), measured / bound aggregate tokens/s (<= 1 both).
+    itl_bound_s: float | None = None
+    aggregate_tokens_per_s_bound: float | None = None
+    itl_p50_share_of_bound: float | None = None
+    aggregate_share_of_bound: float | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -42,7 +49,7 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def summarize(level: LevelRecord, price_per_hour: float | None) -> LevelSummary:
+def summarize(level: LevelRecord, price_per_hour: float | None, bound: LevelBound | None = None) -> LevelSummary:
     ok = [r for r in level.requests if r.ok]
     ttft = [r.time_to_first_token_s for r in ok if r.time_to_first_token_s is not None]
     itl = [r.inter_token_latency_s for r in ok if r.inter_token_latency_s is not None]
@@ -51,6 +58,7 @@ def summarize(level: LevelRecord, price_per_hour: float | None) -> LevelSummary:
     tokens = sum(r.output_tokens for r in ok)
     aggregate = tokens / level.wall_s if level.wall_s > 0 else 0.0
     cost = price_per_hour / (aggregate * 3600) * 1e6 if price_per_hour and aggregate else None
+    itl_p50 = percentile(itl, 50)
     return LevelSummary(
         concurrency=level.concurrency,
         requests=len(level.requests),
@@ -58,7 +66,7 @@ def summarize(level: LevelRecord, price_per_hour: float | None) -> LevelSummary:
         ttft_p50_s=percentile(ttft, 50),
         ttft_p90_s=percentile(ttft, 90),
         ttft_p99_s=percentile(ttft, 99),
-        itl_p50_s=percentile(itl, 50),
+        itl_p50_s=itl_p50,
         itl_p90_s=percentile(itl, 90),
         itl_p99_s=percentile(itl, 99),
         e2e_p50_s=percentile(e2e, 50),
@@ -68,4 +76,8 @@ def summarize(level: LevelRecord, price_per_hour: float | None) -> LevelSummary:
         aggregate_tokens_per_s=aggregate,
         requests_per_minute=len(ok) / level.wall_s * 60 if level.wall_s > 0 else 0.0,
         cost_per_million_output_tokens_usd=cost,
+        itl_bound_s=bound.itl_s if bound else None,
+        aggregate_tokens_per_s_bound=bound.aggregate_tokens_per_s if bound else None,
+        itl_p50_share_of_bound=bound.itl_s / itl_p50 if bound and itl_p50 else None,
+        aggregate_share_of_bound=aggregate / bound.aggregate_tokens_per_s if bound else None,
     )
