@@ -120,3 +120,57 @@ def test_cli_writes_json_csv_and_non_empty_plots(loopback_aws, scheduled_endpoin
     pixels = matplotlib.image.imread(tmp_path / "latency_throughput.png")
     assert pixels.shape[0] > 300 and pixels.shape[1] > 800
     assert (pixels[..., :3] < 0.5).any()  # lines were drawn, not a blank canvas
+
+
+def bench(capsys, *argv: str) -> tuple[int, str, str]:
+    from tools.cli.bench import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_the_stacks_serving_variant_is_the_default(aws_env, scheduled_endpoint, capsys, tmp_path):
+    aws_env.add_stack("MyTgiStack", {"EndpointName": scheduled_endpoint, "ServingVariant": "tgi"})
+    argv = ("--stack", "MyTgiStack", "--concurrency", "1", "--requests-per-level", "1", "--no-progress", "--output-dir", str(tmp_path))
+    code, _, err = bench(capsys, *argv)
+    assert code == 0, err
+    assert json.loads((tmp_path / "results.json").read_text())["meta"]["variant"] == "tgi"
+
+
+def test_without_a_variant_anywhere_the_bench_asks_for_one(aws_env, scheduled_endpoint, capsys, tmp_path):
+    code, _, err = bench(capsys, "--endpoint-name", scheduled_endpoint, "--no-progress", "--output-dir", str(tmp_path))
+    assert code == 2
+    assert f"cannot tell which request {scheduled_endpoint} takes: pass --variant tgi or --variant lmi" in err
+    with pytest.raises(SystemExit) as usage:
+        bench(capsys)
+    assert usage.value.code == 2 and "give --endpoint-name, --stack or --variant" in capsys.readouterr().err
+
+
+def test_ctrl_c_keeps_the_finished_levels(aws_env, scheduled_endpoint, capsys, tmp_path, monkeypatch):
+    # The user's Ctrl-C arrives while the second level runs.
+    real = runner.run_level
+
+    def interrupted_at_the_second_level(*args, concurrency, **kwargs):
+        if concurrency == 2:
+            raise KeyboardInterrupt
+        return real(*args, concurrency=concurrency, **kwargs)
+
+    monkeypatch.setattr(runner, "run_level", interrupted_at_the_second_level)
+    argv = ["--endpoint-name", scheduled_endpoint, "--variant", "tgi", "--concurrency", "1,2,4", "--requests-per-level", "1"]
+    code, out, err = bench(capsys, *argv, "--no-progress", "--output-dir", str(tmp_path))
+    assert code == 130
+    document = json.loads((tmp_path / "results.json").read_text())
+    assert [lvl["concurrency"] for lvl in document["levels"]] == [1] and document["meta"]["interrupted"] is True
+    assert (tmp_path / "results.csv").exists() and (tmp_path / "latency_throughput.png").exists()
+    assert err.rstrip().endswith(
+        f"interrupted: wrote the 1 finished level(s) to {tmp_path}/results.json, results.csv, latency_throughput.png"
+    )
+    assert out.splitlines()[1].split()[0] == "1"  # the table of what finished
+
+
+def test_help_shows_the_defaults(capsys):
+    with pytest.raises(SystemExit):
+        bench(capsys, "--help")
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default: 1,2,4,8,16)" in text and "(default: 900)" in text and "(default: 512)" in text

@@ -55,27 +55,43 @@ def prompt_of(tokens: int) -> str:
     return " ".join(_FILLER[i % len(_FILLER)] for i in range(words)) + ". Continue the story."
 
 
+class _Defaults(argparse.HelpFormatter):
+    """Shows each option's default where it has a value."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        help = action.help or ""
+        if action.default in (None, "", False, argparse.SUPPRESS) or "%(default)" in help:
+            return help
+        return f"{help} (default: %(default)s)".lstrip()
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=_Defaults)
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--endpoint-name")
     where.add_argument("--stack")
-    parser.add_argument("--variant", choices=["tgi", "lmi"], required=True, help="request format (tgi or lmi)")
+    parser.add_argument(
+        "--variant",
+        choices=["tgi", "lmi"],
+        help="request format and the app's settings for the bound (default: the stack's ServingVariant output)",
+    )
     parser.add_argument("--app-name", default="", help="without --endpoint-name or --stack: the app's app_name setting, if it has one")
-    parser.add_argument("--concurrency", default="1,2,4,8,16", help="comma-separated levels (default 1,2,4,8,16)")
-    parser.add_argument("--requests-per-level", type=int, default=16)
-    parser.add_argument("--prompt-tokens", type=int, default=512)
-    parser.add_argument("--max-new-tokens", type=int, default=256)
-    parser.add_argument("--time-limit", type=float, default=900, metavar="SECONDS", help="no request starts after this (default 900)")
+    parser.add_argument("--concurrency", default="1,2,4,8,16", help="comma-separated levels")
+    parser.add_argument("--requests-per-level", type=int, default=16, help="requests at each level")
+    parser.add_argument("--prompt-tokens", type=int, default=512, help="about this many prompt tokens (words x 1.3)")
+    parser.add_argument("--max-new-tokens", type=int, default=256, help="tokens to generate per request")
+    parser.add_argument("--time-limit", type=float, default=900, metavar="SECONDS", help="no request starts after this")
     parser.add_argument("--instance-type", help="for the cost and bound figures (default: the endpoint's, as it runs)")
     parser.add_argument("--instance-count", type=int, help="for the cost and bound figures (default: the endpoint's, as it runs)")
-    parser.add_argument("--output-dir", type=Path, default=Path("bench-results"))
+    parser.add_argument("--output-dir", type=Path, default=Path("bench-results"), help="where the JSON, CSV and plot go")
     parser.add_argument("--accept-eula", action="store_true")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--title", help="plot title")
     parser.add_argument("--profile")
     parser.add_argument("--region")
     args = parser.parse_args(argv)
+    if not (args.endpoint_name or args.stack or args.variant):
+        parser.error("give --endpoint-name, --stack or --variant")
     try:
         args.levels = [int(x) for x in args.concurrency.split(",")]
     except ValueError:
@@ -130,6 +146,9 @@ def run(args: argparse.Namespace) -> int:
     target = endpoint_discovery.resolve_target(
         session, endpoint_name=args.endpoint_name, stack=args.stack, variant=args.variant, app_name=args.app_name
     )
+    args.variant = args.variant or target.variant
+    if args.variant not in ("tgi", "lmi"):
+        raise UsageError(f"cannot tell which request {target.name} takes: pass --variant tgi or --variant lmi")
     description = endpoint_discovery.describe_endpoint(session.client("sagemaker"), target.name)
     deployment = deployment_of(args, endpoint_discovery.deployed_fleet(session.client("sagemaker"), description))
     runtime = invocation.runtime_client(session)
@@ -143,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
 
         progress = tqdm(total=len(args.levels) * args.requests_per_level, unit="req", file=sys.stderr)
     summaries = []
+    interrupted = False
     try:
         for level in args.levels:
             if progress:
@@ -163,11 +183,16 @@ def run(args: argparse.Namespace) -> int:
                 else None
             )
             summaries.append(stats.summarize(record, deployment.price_per_hour, bound))
+    except KeyboardInterrupt:
+        interrupted = True  # keep what the finished levels measured
     finally:
         if progress:
             progress.close()
     summaries = [s for s in summaries if s.requests]
     if not summaries:
+        if interrupted:
+            print("interrupted before a level finished: nothing written", file=sys.stderr)
+            return 130
         raise UsageError("no request ran within --time-limit")
     args.output_dir.mkdir(parents=True, exist_ok=True)
     meta = {
@@ -180,6 +205,7 @@ def run(args: argparse.Namespace) -> int:
         "max_new_tokens": args.max_new_tokens,
         "price_per_hour": deployment.price_per_hour,
         "bound": {"gpus_per_instance": deployment.gpus, "max_batch_per_instance": deployment.max_batch} if deployment.roof else None,
+        "interrupted": interrupted,
     }
     report.write_json(args.output_dir / "results.json", summaries, meta)
     report.write_csv(args.output_dir / "results.csv", summaries)
@@ -189,7 +215,11 @@ def run(args: argparse.Namespace) -> int:
     )
     report.plot(args.output_dir / "latency_throughput.png", summaries, title)
     print_table(summaries)
-    print(f"wrote {args.output_dir}/results.json, results.csv, latency_throughput.png", file=sys.stderr)
+    written = f"{args.output_dir}/results.json, results.csv, latency_throughput.png"
+    if interrupted:
+        print(f"interrupted: wrote the {len(summaries)} finished level(s) to {written}", file=sys.stderr)
+        return 130
+    print(f"wrote {written}", file=sys.stderr)
     return 0
 
 
