@@ -5,8 +5,10 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -233,7 +235,44 @@ def test_failed_endpoint_reports_status_and_reason(aws_env, capsys):
 def test_endpoint_not_in_service_without_wait(aws_env, capsys):
     ep = endpoint(aws_env, Stream(tgi_sse()), status="Updating")
     code, _, err = run(capsys, "--endpoint-name", ep.name)
-    assert code == 4 and f"endpoint {ep.name} is Updating" in err
+    assert code == 4 and f"error: endpoint {ep.name} is Updating; pass --wait to wait until it is InService" in err
+    # A state that waiting will not change gets no such hint.
+    failed = endpoint(aws_env, Stream(tgi_sse()), status="OutOfService")
+    code, _, err = run(capsys, "--endpoint-name", failed.name)
+    assert code == 4 and err.strip().endswith(f"error: endpoint {failed.name} is OutOfService")
+
+
+def test_json_keeps_the_text_as_it_is_and_figures_short(aws_env, capsys):
+    ep = endpoint(aws_env, Stream(tgi_sse(), "text/event-stream"))
+    code, out, _ = run(capsys, "--endpoint-name", ep.name, "--json")
+    assert code == 0
+    assert "启动 🚀" in out and "\\u" not in out  # UTF-8, not \u escapes
+    document = json.loads(out)
+    for name in ("time_to_first_token_s", "tokens_per_second", "total_s"):
+        assert document[name] == round(document[name], 6)
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_ctrl_c_mid_stream_ends_the_line_and_reports_what_arrived(loopback_aws, as_json):
+    ep = endpoint(loopback_aws, Stream(tgi_sse(["word "] * 400), "text/event-stream", delay_s=0.02), image=TGI_IMAGE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | aws_test_environment(loopback_aws.url)
+    argv = [sys.executable, "-m", "streaming_client.cli.smoke_test", "--endpoint-name", ep.name, *(["--json"] if as_json else [])]
+    process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Wait until the stream has started, then press Ctrl-C.
+    while not ep.invocations and process.poll() is None:
+        time.sleep(0.02)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert err.rstrip().splitlines()[-1].startswith("interrupted after ") and "Traceback" not in err
+    assert "time to first token" in err  # the figures of what arrived
+    if as_json:
+        (line,) = out.splitlines()
+        document = json.loads(line)
+        assert document["exit_code"] == 130 and document["text"].startswith("word word") and document["output_tokens"] > 0
+    else:
+        assert out.startswith("word word") and out.endswith("\n")
 
 
 def test_missing_endpoint_and_missing_stack(aws_env, capsys):

@@ -14,7 +14,7 @@ from streaming_client.errors import EndpointNotFound, EndpointNotInService, Smok
 # The endpoint stacks the app names per variant (its blueprint/config/names.py; a test keeps them
 # equal): the client installs alone, without the app.
 APP_ENDPOINT_STACKS = {"tgi": "LlmEndpointTgi", "lmi": "LlmEndpointLmi"}
-_WAITING_STATES = {"Creating", "Updating", "SystemUpdating", "RollingBack"}
+WAITING_STATES = {"Creating", "Updating", "SystemUpdating", "RollingBack"}
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def wait_in_service(
         on_status(status, elapsed)
         if status == "InService":
             return description
-        if status not in _WAITING_STATES:
+        if status not in WAITING_STATES:
             require_in_service(description)
         if elapsed + poll_s > timeout_s:
             raise EndpointNotInService(f"endpoint {name} is still {status} after {elapsed:.0f} s (limit {timeout_s:.0f} s)")

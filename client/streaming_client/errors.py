@@ -59,7 +59,13 @@ class ConnectionFailed(SmokeTestError):
     exit_code = 8
 
 
+class Interrupted(SmokeTestError):
+    """The user pressed Ctrl-C (SIGINT): 128 + 2, as a shell reports it."""
+
+    exit_code = 130
+
+
 EXIT_CODES = {
     cls.__name__: cls.exit_code
-    for cls in (UsageError, EndpointNotFound, EndpointNotInService, RequestRejected, Throttled, StreamFailed, ConnectionFailed)
+    for cls in (UsageError, EndpointNotFound, EndpointNotInService, RequestRejected, Throttled, StreamFailed, ConnectionFailed, Interrupted)
 }

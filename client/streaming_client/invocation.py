@@ -12,7 +12,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from streaming_client.aws_errors import THROTTLING_CODES, translate
-from streaming_client.errors import StreamFailed
+from streaming_client.errors import Interrupted, StreamFailed
 from streaming_client.stream_decoder import AutoDecoder, StreamFormat
 
 DEFAULT_READ_TIMEOUT_S = 600  # the longest silence allowed: a cold model can think a while first
@@ -132,6 +132,12 @@ def stream_text(
         take(decoder.close())
         if decoder.error:
             raise decoder.error
+    except KeyboardInterrupt:
+        # Ctrl-C mid-stream: what arrived so far goes with it, for the caller to report.
+        result.format = decoder.format
+        result.tokens_exact = decoder.tokens_exact
+        result.total_s = clock() - start
+        raise Interrupted(f"interrupted after {result.output_tokens} output tokens", partial=result) from None
     except Exception as error:  # noqa: BLE001
         failure = translate(error, f"streaming from endpoint {endpoint}")
         if not isinstance(failure, StreamFailed):  # once the stream began, any failure is a stream failure

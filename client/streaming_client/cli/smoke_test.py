@@ -8,7 +8,8 @@
 Standard output carries only the generated text (or, with --json, one JSON object at the end);
 standard error carries status and one line of figures. Exit codes: 0 ok, 2 usage, 3 endpoint or
 stack not found, 4 endpoint not InService, 5 request rejected, 6 throttled after retries,
-7 stream failed mid-way or carried no text, 8 cannot reach the service.
+7 stream failed mid-way or carried no text, 8 cannot reach the service, 130 interrupted (Ctrl-C:
+the text line is ended and what arrived is reported, as one JSON object with --json).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from botocore.exceptions import BotoCoreError
 from streaming_client import endpoint_discovery, invocation, payloads
 from streaming_client.aws_session import aws_session
 from streaming_client.engines import APIS, ENGINES
-from streaming_client.errors import SmokeTestError, StreamFailed, UsageError
+from streaming_client.errors import EndpointNotInService, Interrupted, SmokeTestError, StreamFailed, UsageError
 
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a reader that went away
 
@@ -105,7 +106,12 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         description = endpoint_discovery.describe_endpoint(sagemaker, target.name)
-        endpoint_discovery.require_in_service(description)
+        try:
+            endpoint_discovery.require_in_service(description)
+        except EndpointNotInService as error:
+            if description.get("EndpointStatus") in endpoint_discovery.WAITING_STATES:
+                raise EndpointNotInService(f"{error}; pass --wait to wait until it is InService") from None
+            raise
     parameters = payloads.GenerationParameters(
         max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p, top_k=args.top_k
     )
@@ -182,14 +188,19 @@ def report(
             "format": result.format.value if result and result.format else None,
             "content_type": result.content_type if result else None,
             "text": result.text if result else "",
-            **(result.figures() if result else {}),
+            **({name: _rounded(value) for name, value in result.figures().items()} if result else {}),
         }
         if error is not None:
             document["error"] = str(error)
             document["exit_code"] = error.exit_code
-        print(json.dumps(document), flush=True)
+        print(json.dumps(document, ensure_ascii=False), flush=True)
     if result is not None:
         status(figures_line(result))  # on failure the error line follows it
+
+
+def _rounded(value: object) -> object:
+    """Seconds to the microsecond and rates to a thousandth: no 17-digit floats in the JSON."""
+    return round(value, 6) if isinstance(value, float) else value
 
 
 def figures_line(result: invocation.StreamResult) -> str:
@@ -209,15 +220,18 @@ def main(argv: list[str] | None = None) -> int:
     except SmokeTestError as error:
         if args.json and not error.reported:
             report(args, args.endpoint_name or args.stack, args.variant, None, error)
-        status(f"error: {error}")
+        status(str(error) if isinstance(error, Interrupted) else f"error: {error}")
         return error.exit_code
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): stop quietly, as shell tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
-    except KeyboardInterrupt:
-        status("interrupted")
-        return 130
+    except KeyboardInterrupt:  # before the stream started (discovery, --wait, the request)
+        interrupted = Interrupted("interrupted")
+        if args.json:
+            report(args, args.endpoint_name or args.stack, args.variant, None, interrupted)
+        status(str(interrupted))
+        return interrupted.exit_code
     except (BotoCoreError, ValueError) as error:  # local set-up: profile, region, endpoint URL
         status(f"error: {error}")
         return UsageError.exit_code
