@@ -34,7 +34,7 @@ def test_summary_says_seed_batch_limit_uses_a_fraction_and_what_would_use_the_me
 def test_summary_lists_image_instance_price_tokens_timeouts(seed):
     text = render_summary(seed)
     assert "huggingface-llm 1.0.3: huggingface-pytorch-tgi-inference:2.0.1-tgi1.0.3-gpu-py39-cu118-ubuntu20.04" in text
-    assert "1 x ml.g5.12xlarge: 4 x A10G, 96 GiB GPU memory" in text
+    assert "1 x ml.g5.12xlarge: 4 x A10G of 24 GiB each" in text
     assert "~$7.09/hour" in text
     assert "input 2,048, total 4,096, batch total 8,192" in text
     assert "model download 3600 s, container start-up 3600 s" in text
@@ -53,3 +53,46 @@ def test_weights_within_gpu_memory_but_beyond_usable_memory_are_flagged():
     assert sizing.gpu_memory_bytes == 24 * 2**30
     assert not sizing.weights_fit
     assert "the weights do NOT fit" in render_summary(config)
+
+
+def test_sizing_speaks_one_unit_and_per_gpu_memory(seed):
+    # 26.0e9 bytes = 24.2 GiB; usable 4 x 24 GiB x 0.9 - 4 x 2 GiB = 78.4 GiB; 819,200 bytes = 0.78 MiB.
+    line = next(line for line in render_summary(seed).splitlines() if line.startswith("  sizing"))
+    assert line.startswith(
+        "  sizing    weights 24.2 GiB on 4 GPUs x 24 GiB (78.4 GiB usable); KV cache 0.78 MiB/token, room for ~71,022 tokens"
+    )
+    assert " GB" not in line and " MB" not in line
+
+
+def test_idle_gpus_are_a_warning_with_their_cost():
+    config = load_config({"variants.tgi.instance_type": "ml.g5.48xlarge", "variants.tgi.num_gpus": "4"})
+    text = render_summary(config)
+    # ml.g5.48xlarge: 8 A10G at $20.36/hour; 4 idle are half of it.
+    assert "  warning   4 of 8 GPUs idle: the engine shards over 4; ~$10.18 of the ~$20.36/hour pays for GPUs nothing uses" in text
+    assert "instance  1 x ml.g5.48xlarge: 8 x A10G of 22.4 GiB each" in text  # what the SDK reports per GPU
+    assert "warning" not in render_summary(load_config({}))  # the seed uses all 4
+
+
+def test_each_deployment_says_where_its_weights_come_from_and_what_runs_it():
+    seed = render_summary(load_config({}))
+    assert (
+        "  weights   hub: the container downloads meta-llama/Llama-2-13b-chat-hf@main at start-up; network on, "
+        "hub token from Secrets Manager secret llm-endpoints/huggingface-hub-token"
+    ) in seed
+    assert (
+        "  weights   s3-download: the container copies s3://llm-models-<account>-<region>/models/meta-llama/Llama-2-13b-chat-hf/main/ at start-up; network on"
+        in seed
+    )
+    assert "  host      SageMaker's default inference AMI for the instance" in seed
+    staged = render_summary(load_config({"profile": "llama2-13b-staged", "account": "111122223333", "region": "us-east-1"}))
+    assert (
+        "  weights   s3: SageMaker mounts s3://llm-models-111122223333-us-east-1/models/meta-llama/Llama-2-13b-chat-hf/main/ read-only; "
+        "network isolation on, no hub token reaches the endpoint"
+    ) in staged
+    public = render_summary(load_config({"model.public": "true", "variants.tgi.hub_token_secret": None}))
+    assert "at start-up; network on, no hub token" in public
+
+
+def test_a_chosen_inference_ami_is_named():
+    config = load_config({"profile": "current", "variants.tgi.inference_ami_version": "al2-ami-sagemaker-inference-gpu-3-1"})
+    assert "  host      inference AMI al2-ami-sagemaker-inference-gpu-3-1 (its NVIDIA driver and CUDA)" in render_summary(config)

@@ -24,15 +24,17 @@ def variant_sizing(name: str, variant: VariantSettings, config: AppConfig, limit
     return size(known_instance(variant.instance_type), model_facts(config.model), config.sizing, limits)
 
 
-def _gb(value: float) -> str:
-    return f"{value / 1e9:.1f} GB"
+def _gib(value: float) -> str:
+    return f"{value / GIB:.1f} GiB"
 
 
 def _sizing_line(s: Sizing) -> str:
-    head = f"weights {_gb(s.weights_bytes)} on {s.gpus_used} GPUs of {s.gpu_memory_bytes / GIB:.0f} GiB ({_gb(s.usable_bytes)} usable)"
+    per_gpu = s.gpu_memory_bytes / s.gpus_used / GIB
+    shown = f"{per_gpu:.0f}" if per_gpu == int(per_gpu) else f"{per_gpu:.1f}"
+    head = f"weights {_gib(s.weights_bytes)} on {s.gpus_used} GPUs x {shown} GiB ({_gib(s.usable_bytes)} usable)"
     if not s.weights_fit:
         return f"{head}: the weights do NOT fit; use a larger instance or more GPUs"
-    budget = f"KV cache {s.kv_bytes_per_token / 1e6:.2f} MB/token, room for ~{s.kv_budget_tokens:,} tokens"
+    budget = f"KV cache {s.kv_bytes_per_token / 2**20:.2f} MiB/token, room for ~{s.kv_budget_tokens:,} tokens"
     if s.batch_token_limit is None:
         return f"{head}; {budget}; batch limit set by the engine at start-up"
     share = s.batch_token_limit / s.kv_budget_tokens if s.kv_budget_tokens else float("inf")
@@ -43,6 +45,42 @@ def _sizing_line(s: Sizing) -> str:
         verdict += "; at full length fewer sequences fit at once (paged attention queues the rest)"
     note = f" ({s.note})" if s.note else ""
     return f"{head}; {budget}; {verdict}{note}"
+
+
+def _per_gpu_gib(instance: InstanceFacts) -> str:
+    per_gpu = instance.gpu_memory_mib_total / instance.gpus / 1024
+    return f"{per_gpu:.0f}" if per_gpu == int(per_gpu) else f"{per_gpu:.1f}"
+
+
+def _weights_line(variant: VariantSettings, config: AppConfig) -> str:
+    """Where the weights come from, and what that means for the network and the hub token."""
+    bucket = f"{config.bucket_name_prefix()}-{config.account or '<account>'}-{config.region or '<region>'}"
+    where = f"s3://{bucket}/{config.weights_s3_prefix()}"
+    if variant.weights_loading == "s3":
+        return f"s3: SageMaker mounts {where} read-only; network isolation on, no hub token reaches the endpoint"
+    if variant.weights_loading == "s3-download":
+        return f"s3-download: the container copies {where} at start-up; network on"
+    secret = getattr(variant, "hub_token_secret", None)
+    token = f"hub token from Secrets Manager secret {secret}" if secret else "no hub token"
+    return f"hub: the container downloads {config.model.id}@{config.model.revision} at start-up; network on, {token}"
+
+
+def _host_line(variant: VariantSettings) -> str:
+    if variant.inference_ami_version:
+        return f"inference AMI {variant.inference_ami_version} (its NVIDIA driver and CUDA)"
+    return "SageMaker's default inference AMI for the instance"
+
+
+def _idle_gpus_lines(instance: InstanceFacts, limits: ServingLimits, price_per_hour: float) -> list[str]:
+    """A warning when the engine shards over fewer GPUs than the instance has: they are paid for."""
+    idle = instance.gpus - limits.gpus_used
+    if idle <= 0:
+        return []
+    wasted = price_per_hour * idle / instance.gpus
+    return [
+        f"  warning   {idle} of {instance.gpus} GPUs idle: the engine shards over {limits.gpus_used}; ~${wasted:,.2f} of the "
+        f"~${price_per_hour:,.2f}/hour pays for GPUs nothing uses (use all {instance.gpus}, or an instance with {limits.gpus_used})"
+    ]
 
 
 def _bounds_lines(instance: InstanceFacts, config: AppConfig, limits: ServingLimits, sizing: Sizing, instances: int) -> list[str]:
@@ -72,11 +110,14 @@ def render_summary(config: AppConfig) -> str:
         lines += [
             f"[{name}]",
             f"  image     {variant.image.framework} {variant.image.version}: {image.repository}:{image.tag} ({where})",
-            f"  instance  {variant.instance_count} x {variant.instance_type}: {instance.gpus} x {instance.gpu_model}, {instance.gpu_memory_mib_total / 1024:.0f} GiB GPU memory",
+            f"  instance  {variant.instance_count} x {variant.instance_type}: {instance.gpus} x {instance.gpu_model} of {_per_gpu_gib(instance)} GiB each",
             f"  price     ~${price:,.2f}/hour, ~${price * HOURS_PER_MONTH:,.0f}/month always on",
             f"  tokens    {limits.token_summary}",
             f"  timeouts  model download {_seconds(variant.model_data_download_timeout_in_seconds)}, container start-up {_seconds(variant.container_startup_health_check_timeout_in_seconds)}",
+            f"  weights   {_weights_line(variant, config)}",
+            f"  host      {_host_line(variant)}",
             f"  sizing    {_sizing_line(sizing)}",
+            *_idle_gpus_lines(instance, limits, price),
             *_bounds_lines(instance, config, limits, sizing, variant.instance_count),
         ]
     if config.pipeline.enabled:
