@@ -15,8 +15,8 @@ import sys
 import threading
 from pathlib import Path
 
-from tests.aws_loopback import Endpoint, LoopbackAws, Scheduled
 from tests.conftest import aws_test_environment
+from tools.loopback.aws import Endpoint, LoopbackAws, Scheduled
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -21,9 +21,9 @@ import boto3
 
 from streaming_client.invocation import runtime_client, stream_text
 from streaming_client.stream_decoder import AutoDecoder
-from tests.aws_loopback import Endpoint, LoopbackAws, Stream
 from tests.conftest import aws_test_environment
-from tests.stream_samples import lmi_json_document, lmi_jsonlines, tgi_sse
+from tools.loopback.aws import Endpoint, LoopbackAws, Stream
+from tools.loopback.samples import lmi_json_document, lmi_jsonlines, tgi_sse
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -201,8 +201,8 @@ def bucket(seed_app: BuiltApp) -> Template:
 
 @pytest.fixture(scope="session")
 def loopback_aws():
-    """The loopback AWS server (tests/aws_loopback.py) for the whole session."""
-    from tests.aws_loopback import LoopbackAws
+    """The loopback AWS server (tools/loopback/aws.py) for the whole session."""
+    from tools.loopback.aws import LoopbackAws
 
     server = LoopbackAws()
     yield server

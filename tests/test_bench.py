@@ -12,9 +12,9 @@ import boto3
 import pytest
 
 from streaming_client.invocation import runtime_client
-from tests.aws_loopback import Endpoint, Scheduled
 from tests.conftest import ROOT, aws_test_environment
 from tools.llm_bench import runner, stats
+from tools.loopback.aws import Endpoint, Scheduled
 
 TTFT, PER_TOKEN, TOKENS, SLOTS = 0.200, 0.020, 20, 4
 E2E = TTFT + (TOKENS - 1) * PER_TOKEN  # 0.58 s from slot to last token

@@ -26,9 +26,9 @@ from blueprint.containers import lmi, serving_properties
 from blueprint.images.image_catalog import find_image
 from blueprint.loader import load_config
 from tests.aws_emulator import ACCOUNT, REGION, MotoServer, detach_managed_policies
-from tests.aws_loopback import Endpoint, Stream
 from tests.conftest import ROOT
-from tests.stream_samples import TEXT, lmi_json_document, tgi_sse
+from tools.loopback.aws import Endpoint, Stream
+from tools.loopback.samples import TEXT, lmi_json_document, tgi_sse
 
 # Slow end to end (CLI subprocesses, servers on 127.0.0.1): `pytest -m e2e` runs them alone.
 pytestmark = pytest.mark.e2e

@@ -15,9 +15,9 @@ import pytest
 from streaming_client import payloads
 from streaming_client.cli.smoke_test import main
 from streaming_client.errors import EXIT_CODES
-from tests.aws_loopback import LMI_IMAGE, TGI_IMAGE, Endpoint, HttpError, Stream
 from tests.conftest import ROOT, aws_test_environment
-from tests.stream_samples import FORMATS, TEXT, TOKENS, lmi_json_document, tgi_sse
+from tools.loopback.aws import LMI_IMAGE, TGI_IMAGE, Endpoint, HttpError, Stream
+from tools.loopback.samples import FORMATS, TEXT, TOKENS, lmi_json_document, tgi_sse
 
 _names = itertools.count()
 

@@ -8,7 +8,7 @@ import pytest
 
 from streaming_client.errors import StreamFailed
 from streaming_client.stream_decoder import AutoDecoder, JsonDocumentDecoder, LineSplitter, SseDecoder, StreamFormat
-from tests.stream_samples import FORMATS, TEXT, TOKENS, lmi_json_document, lmi_jsonlines, tgi_sse
+from tools.loopback.samples import FORMATS, TEXT, TOKENS, lmi_json_document, lmi_jsonlines, tgi_sse
 
 EXPECTED_FORMAT = {
     "tgi-sse": StreamFormat.SSE,
@@ -200,7 +200,7 @@ SGLANG_ERROR = {"error": {"object": "error", "message": "out of KV cache", "type
     ],
 )
 def test_chat_error_event_comes_after_the_text_before_it_and_ends_the_stream(error, message):
-    from tests.stream_samples import vllm_chat_sse
+    from tools.loopback.samples import vllm_chat_sse
 
     decoder = SseDecoder()
     before = b"".join(vllm_chat_sse(["Hello", " world"])[:3])  # the role chunk and two tokens
@@ -211,7 +211,7 @@ def test_chat_error_event_comes_after_the_text_before_it_and_ends_the_stream(err
 
 
 def test_chat_error_line_in_lmi_jsonlines_ends_the_stream():
-    from tests.stream_samples import lmi_chat_jsonlines
+    from tools.loopback.samples import lmi_chat_jsonlines
 
     lines = lmi_chat_jsonlines(["Hi", "!"])[:3] + [json.dumps(VLLM_ERROR).encode() + b"\n"] + lmi_chat_jsonlines(["never"])[1:2]
     decoder = AutoDecoder("application/jsonlines")
@@ -246,7 +246,7 @@ def test_chat_content_of_the_first_choice_only_counts_as_one_token_per_chunk():
 
 def test_chat_stream_after_a_whole_answer_event_is_not_repeated():
     # A generated_text event after chat chunks (a server that sends both) is not shown twice.
-    from tests.stream_samples import vllm_chat_sse
+    from tools.loopback.samples import vllm_chat_sse
 
     whole = b'data: {"generated_text": "Hi"}\n\n'
     text, _, _ = decode(vllm_chat_sse(["H", "i"])[:3] + [whole], "text/event-stream")

@@ -10,7 +10,7 @@ TEXT = "".join(TOKENS)
 
 def tgi_sse(tokens: list[str] = TOKENS) -> list[bytes]:
     """TGI: one `data:` event per token; the last token is special and carries generated_text."""
-    events = [
+    events: list[dict[str, object]] = [
         {"token": {"id": i, "text": t, "logprob": -0.25, "special": False}, "generated_text": None, "details": None}
         for i, t in enumerate(tokens)
     ]
@@ -34,7 +34,7 @@ def lmi_json_document(tokens: list[str] = TOKENS, ensure_ascii: bool = True) -> 
 
 def lmi_jsonlines(tokens: list[str] = TOKENS) -> list[bytes]:
     """LMI 0.26+: a `token` object per line; the last line also carries generated_text and details."""
-    lines = [{"token": {"id": i, "text": t, "log_prob": -0.3}} for i, t in enumerate(tokens)]
+    lines: list[dict[str, object]] = [{"token": {"id": i, "text": t, "log_prob": -0.3}} for i, t in enumerate(tokens)]
     lines[-1] |= {"generated_text": "".join(tokens), "details": {"finish_reason": "eos_token"}}
     return [(json.dumps(line, ensure_ascii=False) + "\n").encode() for line in lines]
 
