@@ -17,14 +17,18 @@ survived, not covered (no selected test reaches the function), excluded and the 
 killed / (mutants - excluded). Excluded are:
 
 - accepted equivalent mutants, listed by name with their reason in
-  benchmarks/mutation_equivalents.toml (an entry also names the mutated line, and is not applied,
-  but reported as stale, when the mutant of that name changes something else);
+  benchmarks/mutation_equivalents.toml; an entry also quotes (part of) the mutated line, as
+  `ast.unparse` spells it, and is not applied but reported as stale when the mutant of that name
+  changes another line (mutmut numbers mutants in source order: an edit above renumbers them), or
+  when a test kills it;
 - message wording: a mutant whose only change is to string literals (mutmut's "XX..XX" and case
-  mutations) that are all parts of a message, namely the arguments of an exception raised or
-  constructed (a call of a name ending in Error, Failed or Exception) or the `allowed` text (third
-  argument) of a validation `Problem`. Setting names (a Problem's path), values, keys, formats
-  and anything a caller reads stay counted. Tests still pin messages by the setting name and value
-  they contain; the wording around those is free to change.
+  mutations, text for text) that are all wording of a message: the message argument of an
+  exception (a call of a name ending in Error, Failed or Exception) or the `allowed` text (third
+  argument) of a validation `Problem`, reached from the literal only through text building
+  (f-strings, `+`, a conditional's branches, a `.join` separator). Setting names (a Problem's
+  path), values, keys looked up inside a message, conditions and anything a caller reads stay
+  counted, and so does a message replaced by None. Tests pin messages by the setting name and
+  value they contain; the wording around those is free to change.
 
 Run time on 2 cores: see docs/testing.md.
 """
@@ -38,6 +42,7 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 import time
 import tomllib
 from dataclasses import dataclass, field
@@ -46,6 +51,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 WORKSPACE = ROOT / "build" / "mutation"
 EQUIVALENTS = Path(__file__).resolve().parent / "mutation_equivalents.toml"
+# The console script, not `python -m mutmut`: mutmut's workers import mutmut.__main__ again otherwise.
+MUTMUT = Path(sys.executable).with_name("mutmut")
 
 KILLED = {1, 3}  # a test failed (3: pytest's internal error, as mutmut counts it)
 TIMEOUT = {36, -24, 24, 152, 255}
@@ -140,7 +147,7 @@ def run_mutmut(max_children: int) -> float:
     start = time.perf_counter()
     with log.open("w") as out:
         done = subprocess.run(
-            [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)],
+            [str(MUTMUT), "run", "--max-children", str(max_children)],
             cwd=WORKSPACE,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -157,19 +164,41 @@ def run_mutmut(max_children: int) -> float:
 # --- reading the results -------------------------------------------------------------------------
 
 
-def _functions(tree: ast.Module) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
-    """Generated functions of a mutants file by name: module level and in classes."""
-    found: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
-    for node in tree.body:
-        bodies = node.body if isinstance(node, ast.ClassDef) else [node]
-        for inner in bodies:
-            if isinstance(inner, ast.FunctionDef | ast.AsyncFunctionDef) and "__mutmut_" in inner.name:
-                found[inner.name] = inner
-    return found
+class _Functions:
+    """Generated functions of a mutants file, parsed one at a time through mutmut's line index.
+
+    The mutants file holds every mutant of every function: parsing it whole takes long, parsing
+    the two functions a mutant is compared with does not.
+    """
+
+    def __init__(self, mutants_file: Path) -> None:
+        self._lines = mutants_file.read_text().splitlines(keepends=True)
+        spans_file = mutants_file.with_name(mutants_file.name + ".spans")
+        self._spans = json.loads(spans_file.read_text())["spans"] if spans_file.exists() else {}
+        self._cache: dict[str, ast.FunctionDef | ast.AsyncFunctionDef | None] = {}
+
+    def get(self, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        if name not in self._cache:
+            span = self._spans.get(name)
+            node = None
+            if span is not None:
+                source = textwrap.dedent("".join(self._lines[span[0] - 1 : span[1]]))
+                parsed = ast.parse(source).body
+                node = next((n for n in parsed if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)), None)
+            self._cache[name] = node
+        return self._cache[name]
 
 
-def _parents(tree: ast.AST) -> dict[ast.AST, ast.AST]:
-    return {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+_PARENTS: dict[int, tuple[ast.AST, dict[ast.AST, ast.AST]]] = {}
+
+
+def _parents_of(tree: ast.AST) -> dict[ast.AST, ast.AST]:
+    """Each node's parent (kept per tree: every mutant of a function is compared with the same one)."""
+    cached = _PARENTS.get(id(tree))
+    if cached is None or cached[0] is not tree:
+        cached = (tree, {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)})
+        _PARENTS[id(tree)] = cached
+    return cached[1]
 
 
 def _call_name(call: ast.Call) -> str:
@@ -178,21 +207,30 @@ def _call_name(call: ast.Call) -> str:
 
 
 def _in_message(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
-    """Is `node` part of an exception's message or of a Problem's `allowed` text?"""
-    child = node
-    parent = parents.get(child)
+    """Is the literal `node` wording of an exception's message or of a Problem's `allowed` text?
+
+    From the literal up to the message argument, only text may be built: f-strings, `+`, the
+    branches of a conditional and the separator of a `.join`. A literal that is a key looked up,
+    an argument of another call or a condition is not wording, even inside a message.
+    """
+    child, parent = node, parents.get(node)
     while parent is not None:
-        if isinstance(parent, ast.Raise):
-            return True
-        if isinstance(parent, ast.Call) and child is not parent.func:
+        if isinstance(parent, ast.Call):
+            if child is parent.func:  # "sep".join(...): the call builds text
+                child, parent = parent, parents.get(parent)
+                continue
             name = _call_name(parent)
-            if name.endswith(MESSAGE_CALL_SUFFIXES):
-                return True
+            arg = child.value if isinstance(child, ast.keyword) else child
             if name == "Problem":
-                return (len(parent.args) > 2 and child is parent.args[2]) or any(
-                    k.arg == "allowed" and k.value is child for k in parent.keywords
-                )
-        if isinstance(parent, ast.stmt):
+                return (len(parent.args) > 2 and arg is parent.args[2]) or (isinstance(child, ast.keyword) and child.arg == "allowed")
+            return name.endswith(MESSAGE_CALL_SUFFIXES)
+        if isinstance(parent, ast.Attribute):
+            if parent.attr != "join":
+                return False
+        elif isinstance(parent, ast.IfExp):
+            if child is parent.test:
+                return False
+        elif not isinstance(parent, ast.JoinedStr | ast.FormattedValue | ast.BinOp | ast.keyword):
             return False
         child, parent = parent, parents.get(parent)
     return False
@@ -203,7 +241,7 @@ def only_message_wording(original: ast.AST, mutant: ast.AST) -> bool:
     a_nodes, b_nodes = list(ast.walk(original)), list(ast.walk(mutant))
     if len(a_nodes) != len(b_nodes):
         return False
-    parents = _parents(original)
+    parents = _parents_of(original)
     changed = False
     for a, b in zip(a_nodes, b_nodes, strict=True):
         if type(a) is not type(b):
@@ -217,7 +255,8 @@ def only_message_wording(original: ast.AST, mutant: ast.AST) -> bool:
             if isinstance(value, list) and len(value) != len(other):
                 return False
             if value != other and name not in {"ctx", "type_comment", "kind"}:
-                if not (isinstance(a, ast.Constant) and isinstance(a.value, str) and _in_message(a, parents)):
+                # Text for text: a message replaced by None (or a number) is not a rewording.
+                if not (isinstance(a, ast.Constant) and isinstance(a.value, str) and isinstance(other, str) and _in_message(a, parents)):
                     return False
                 changed = True
     return changed
@@ -254,7 +293,7 @@ def mutant_status(code: int | None) -> str:
 def read_results(ws_path: str, equivalents: dict[str, dict], stale: list[str]) -> Row:
     mutants_file = WORKSPACE / "mutants" / ws_path
     meta = json.loads((WORKSPACE / "mutants" / f"{ws_path}.meta").read_text())
-    functions = _functions(ast.parse(mutants_file.read_text()))
+    functions = _Functions(mutants_file)
     row = Row(module_of(ws_path))
     for name, code in sorted(meta["exit_code_by_key"].items()):
         local = name.rpartition(".")[2]
@@ -264,7 +303,7 @@ def read_results(ws_path: str, equivalents: dict[str, dict], stale: list[str]) -
         row.mutants += 1
         entry = equivalents.get(name)
         if entry is not None and mutant_fn is not None and original_fn is not None:
-            if entry.get("line") and entry["line"] != _changed_line(original_fn, mutant_fn):
+            if entry.get("line") and entry["line"] not in _changed_line(original_fn, mutant_fn):
                 stale.append(f"{name}: listed for {entry['line']!r}, now changes {_changed_line(original_fn, mutant_fn)!r}")
             elif status in {"killed", "timeout"}:
                 stale.append(f"{name}: listed as equivalent but killed")

@@ -81,6 +81,8 @@ def test_summary_without_price_successes_or_time():
     assert (s.aggregate_tokens_per_s, s.requests_per_minute, s.cost_per_million_output_tokens_usd) == (0.0, 0.0, None)
     no_time = summarize(LevelRecord(concurrency=1, wall_s=0.0, requests=[record()]), price_per_hour=1.0)
     assert (no_time.aggregate_tokens_per_s, no_time.requests_per_minute, no_time.cost_per_million_output_tokens_usd) == (0.0, 0.0, None)
+    short = summarize(LevelRecord(concurrency=1, wall_s=0.5, requests=[record(tokens=10)]), price_per_hour=None)
+    assert (short.aggregate_tokens_per_s, short.requests_per_minute) == (20.0, 120.0)
     free = summarize(LevelRecord(concurrency=1, wall_s=2.0, requests=[record()]), price_per_hour=0.0)
     assert free.cost_per_million_output_tokens_usd is None
     assert free.requests_per_minute == 30.0 and free.aggregate_tokens_per_s == 25.0

@@ -90,7 +90,7 @@ def test_listing_errors_name_the_bucket_and_the_cause(s3, code, status, says):
 def test_an_error_without_code_or_message_still_names_the_bucket():
     assert str(s3_staging._destination_error(ClientError({}, "ListObjectsV2"), BUCKET)).startswith(f"bucket {BUCKET}: : ")
     only_code = ClientError({"Error": {"Code": "Teapot"}}, "ListObjectsV2")
-    assert f"bucket {BUCKET}: Teapot: " in str(s3_staging._destination_error(only_code, BUCKET))
+    assert str(s3_staging._destination_error(only_code, BUCKET)) == f"bucket {BUCKET}: Teapot: {only_code}"
 
 
 def write(directory: Path, files: dict[str, bytes]) -> None:
@@ -141,6 +141,38 @@ def test_upload_puts_each_planned_file_then_the_manifest_last(s3, tmp_path):
     put(s3, PREFIX + "b.bin")
     put(s3, PREFIX + MANIFEST_NAME, plan.manifest.to_json().encode(), ContentType="application/json")
     s3_staging.upload(s3, BUCKET, PREFIX, plan, SMALL)  # the stubber fails on any other call or order
+
+
+class UploadSpy:
+    """The real client, with the arguments of each upload_file call kept (the call still runs)."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+        self.uploads: list[dict] = []
+
+    def __getattr__(self, name: str):
+        return getattr(self.client, name)
+
+    def upload_file(self, *args, **kwargs):
+        self.uploads.append(kwargs)
+        return self.client.upload_file(*args, **kwargs)
+
+
+def test_upload_hands_the_transfer_settings_and_the_progress_callback_to_boto3(s3, tmp_path):
+    write(tmp_path, {"a.json": b"aa"})
+    listing(s3, {})
+    transfer = TransferSettings(multipart_threshold=6 * 1024 * 1024, multipart_chunksize=7 * 1024 * 1024, max_concurrency=3)
+    plan = s3_staging.plan(s3, BUCKET, PREFIX, local_directory(tmp_path, repo_id="r", revision="v"), transfer)
+    put(s3, PREFIX + "a.json")
+    put(s3, PREFIX + MANIFEST_NAME, ANY, ContentType="application/json")
+    spy = UploadSpy(s3)
+    progress = [].append
+    s3_staging.upload(spy, BUCKET, PREFIX, plan, transfer, on_bytes=progress)
+    [call] = spy.uploads
+    config = call["Config"]
+    assert (config.multipart_threshold, config.multipart_chunksize, config.max_concurrency) == (6 * 1024 * 1024, 7 * 1024 * 1024, 3)
+    assert call["Callback"] is progress
+    assert call["ExtraArgs"] == {"ChecksumAlgorithm": "SHA256"}
 
 
 def test_upload_of_a_large_file_is_multipart_with_the_planned_part_size(s3, tmp_path):
@@ -231,7 +263,7 @@ def test_check_lists_the_first_five_mismatches_and_counts_the_rest(s3, missing, 
 def test_check_reports_a_manifest_that_cannot_be_read(s3):
     listing(s3, {MANIFEST_NAME: (10, "m")})
     error(s3, "get_object", "AccessDenied", status=403)
-    with pytest.raises(DestinationError, match="access denied") as raised:
+    with pytest.raises(DestinationError, match=f"access denied to bucket {BUCKET}") as raised:
         s3_staging.check(s3, BUCKET, PREFIX)
     assert raised.value.__cause__ is None and raised.value.__suppress_context__
 

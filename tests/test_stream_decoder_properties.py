@@ -115,8 +115,11 @@ def test_line_splitter_ends_lines_at_lf_crlf_and_cr_wherever_the_text_is_cut(tex
     assert splitter.close() is None  # the rest is handed out once
 
 
+SURROGATE_EDGES = [0xD7FF, 0xD800, 0xD801, 0xDBFF, 0xDC00, 0xDC01, 0xDFFE, 0xDFFF, 0xE000, 0x0000, 0xFFFF]
+
+
 @PROPERTY
-@given(code=st.integers(min_value=0, max_value=0xFFFF), cut=st.integers(min_value=1, max_value=30))
+@given(code=st.sampled_from(SURROGATE_EDGES) | st.integers(min_value=0, max_value=0xFFFF), cut=st.integers(min_value=1, max_value=30))
 def test_json_document_unicode_escapes_of_any_code_unit(code, cut):
     stream = b'{"generated_text": "<\\u' + f"{code:04x}".encode() + b'>"}'
     decoder = JsonDocumentDecoder()
@@ -151,11 +154,38 @@ def test_json_document_high_surrogate_followed_by_something_else():
         (b"\\ud800\\udfff", "\U000103ff"),
         (b"\\ud800\\ue000", "\ufffd\ue000"),
         (b"\\ud7ff", "\ud7ff"),
+        (b"\\udc00\\udc00", "\ufffd\ufffd"),  # two low halves are not a pair
+        (b"\\udfff\\ud83d\\ude00", "\ufffd\U0001f600"),
+        (b"\\ud83dabdc00", "\ufffdabdc00"),  # hex digits that do not follow a \\u are text
     ):
         stream = b'{"generated_text": "' + body + b'"}'
         for cut in range(1, len(stream)):
             text, _ = run(JsonDocumentDecoder(), [stream[:cut], stream[cut:]])
             assert text == expected, (body, cut)
+
+
+def test_json_document_text_is_returned_as_soon_as_its_escape_is_complete():
+    decoder = JsonDocumentDecoder()
+    assert [p.text for p in decoder.feed(b'{"generated_text": "a\\n')] == ["a\n"]
+    assert [p.text for p in decoder.feed(b"b\\")] == ["b"]  # the backslash waits for its escape
+    assert [p.text for p in decoder.feed(b't\\u00e9"}')] == ["\té"]
+    assert decoder.close() == [] and decoder.error is None
+
+
+def test_json_document_unknown_escape_keeps_its_character():
+    text, _ = run(JsonDocumentDecoder(), [b'{"generated_text": "a\\qb\\\'c"}'])
+    assert text == "aqb'c"
+
+
+def test_json_document_bad_unicode_escape_fails_as_soon_as_it_is_complete():
+    for bad in (b"\\u12x4", b"\\uXX12", b"\\u-123", b"\\u 123"):
+        decoder = JsonDocumentDecoder()
+        assert [p.text for p in decoder.feed(b'{"generated_text": "ok' + bad)] == ["ok"]
+        assert isinstance(decoder.error, StreamFailed), bad
+        assert str(decoder.error).endswith(repr(bad.decode())), str(decoder.error)
+    decoder = JsonDocumentDecoder()
+    decoder.feed(b'{"generated_text": "\\u12x4 more"}')
+    assert str(decoder.error) == "bad \\u escape in the stream: '\\\\u12x4'"
 
 
 def test_json_document_bad_unicode_escape_fails_after_the_text_before_it():
@@ -192,6 +222,10 @@ def test_json_document_incomplete_head_at_the_end_fails_and_empty_stream_does_no
     assert decoder.close() == []
     assert "not an LMI generated_text document" in str(decoder.error)
     assert "generated" in str(decoder.error)
+    long_head = b'{"text": "' + b"x" * 100
+    decoder = JsonDocumentDecoder()
+    decoder.feed(long_head)
+    assert str(decoder.error).endswith(repr(long_head.decode()[:80]))  # the head, shortened
     blank = JsonDocumentDecoder()
     assert blank.feed(b" \n") + blank.close() == []
     assert blank.error is None

@@ -68,7 +68,7 @@ def test_readers_of_a_replaced_resource_change_and_are_replaced_through_create_o
     def app(path: str) -> dict:
         return template(
             Role=resource(ROLE, Path=path),
-            Model=resource(MODEL, ExecutionRoleArn={"Fn::GetAtt": ["Role", "Arn"]}, Tags=[{"Key": "k", "Value": "v"}]),
+            Model=resource(MODEL, Tags=[{"Key": "k", "Value": "v"}], ExecutionRoleArn={"Fn::GetAtt": ["Role", "Arn"]}),
             Config=resource(CONFIG, ProductionVariants=[{"ModelName": {"Fn::GetAtt": "Model.ModelName"}}]),
             Endpoint=resource(ENDPOINT, EndpointConfigName={"Ref": "Config"}),
             Alarm=resource(TOPIC, DisplayName="unrelated"),
@@ -87,7 +87,9 @@ def test_readers_of_a_replaced_resource_change_and_are_replaced_through_create_o
 
 
 def test_an_added_resource_changes_its_readers_but_not_removed_or_added_ones():
-    old = template(Endpoint=resource(ENDPOINT, EndpointConfigName="fixed"), Gone=resource(TOPIC))
+    old = template(
+        Endpoint=resource(ENDPOINT, EndpointConfigName="fixed", Tags=[{"Key": "c", "Value": {"Ref": "Config"}}]), Gone=resource(TOPIC)
+    )
     new = template(
         Config=resource(CONFIG, ProductionVariants=[]),
         Endpoint=resource(ENDPOINT, EndpointConfigName="fixed", Tags=[{"Key": "c", "Value": {"Ref": "Config"}}]),
@@ -127,6 +129,11 @@ def test_a_replacement_is_blocked_only_by_a_fixed_name_that_is_set_and_unchanged
     assert compare(template(T=resource(TOPIC, TopicName="a")), template(T=resource(TOPIC, TopicName="b")))[0].blocked_by_name is None
     tags = compare(template(M=resource(MODEL, ModelName="m", Tags=[])), template(M=resource(MODEL, ModelName="m", Tags=[1])))
     assert tags[0].blocked_by_name is None
+
+
+def test_a_replacement_of_a_resource_left_without_properties_is_not_blocked():
+    changes = compare(template(M=resource(MODEL, ModelName="m", PrimaryContainer={})), template(M=resource(MODEL)))
+    assert [(c.replaced_by, c.blocked_by_name) for c in changes] == [(["ModelName", "PrimaryContainer"], None)]
 
 
 def test_references_in_every_shape():

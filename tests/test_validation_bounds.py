@@ -25,7 +25,9 @@ CONNECTION = f"arn:aws:codeconnections:{REGION}:{ACCOUNT}:connection/12345678-12
 
 
 def check(**context: object) -> list[Problem]:
-    return validate(build_config(context))
+    problems = validate(build_config(context))
+    assert all(isinstance(p.allowed, str) and p.allowed for p in problems), problems  # each says what is allowed
+    return problems
 
 
 def at(path: str, **context: object) -> list[Problem]:
@@ -125,7 +127,7 @@ def test_the_seed_and_a_full_environment_are_valid():
         ),
         (
             "weights.s3_prefix",
-            ["models/x/", "a", "a/b/c", "a.b/(c)!_-", "a/"],
+            ["models/x/", "a", "a/b/c", "a.b/(c)!_-", "a/", "a/.X", "a/..b"],
             ["a//b", "a/./b", "../a", "a/..", "a*", "/a", "a b", ".", "a/b/../c"],
         ),
         ("model.revision", ["main", "v1.0", "refs/pr/1", "0" * 40, "a_b-c"], ["a..b", "a//b", "/a", "a/", "", "a b", "..", "a:b"]),
@@ -235,9 +237,11 @@ def test_kms_key_arn_format_region_and_account():
 def test_same_place_checks_the_account_only_for_keys():
     config = build_config({"account": "222222222222", "region": REGION})
     assert _check_same_place("x.alarms.topic_arn", TOPIC, config, "why") == []
-    assert _check_same_place("x.kms_key_arn", KEY, config, "why")[0].path == "x.kms_key_arn"
+    assert [(p.path, p.value) for p in _check_same_place("x.kms_key_arn", KEY, config, "why")] == [("x.kms_key_arn", KEY)]
     moved = build_config({"account": ACCOUNT, "region": "eu-west-1"})
-    assert "eu-west-1" in _check_same_place("x.alarms.topic_arn", TOPIC, moved, "because")[0].allowed
+    [problem] = _check_same_place("x.alarms.topic_arn", TOPIC, moved, "because")
+    assert (problem.path, problem.value) == ("x.alarms.topic_arn", TOPIC)
+    assert "eu-west-1" in problem.allowed and "because" in problem.allowed
     assert _check_same_place("x.kms_key_arn", KEY, build_config({}), "why") == []
 
 
@@ -416,7 +420,7 @@ def test_stages_must_not_share_an_account_and_region_with_each_other_or_the_work
     assert "stage dev" in found[0].allowed
     found = check(**PIPELINE, account="222222222222", region=REGION)
     assert [p.path for p in found] == ["pipeline.dev.account"]
-    assert "workstation" in found[0].allowed
+    assert "taken by the workstation stacks (account, region)" in found[0].allowed
     # Only a complete place collides.
     assert check(**PIPELINE, account="222222222222") == []
 
@@ -432,8 +436,13 @@ def test_the_app_is_validated_as_each_stage_deploys_it():
     # A key of another account is reported in the stage that deploys it, once per stage.
     key = {"variants.tgi.instance_type": "ml.p3.8xlarge", "variants.tgi.kms_key_arn": KEY.replace(ACCOUNT, "222222222222")}
     found = check(**PIPELINE, **key)
-    assert [p.path for p in found] == ["variants.tgi.kms_key_arn"]
+    assert [(p.path, p.value) for p in found] == [("variants.tgi.kms_key_arn", key["variants.tgi.kms_key_arn"])]
     assert "(in stage prod, 333333333333/eu-west-1)" in found[0].allowed  # dev's account and region own the key
+    # A stage that sets its routing still reports other settings at their own path.
+    prod_key = {**key, "variants.tgi.kms_key_arn": KEY.replace(ACCOUNT, "333333333333")}
+    found = check(**PIPELINE, **prod_key)
+    assert [p.path for p in found] == ["variants.tgi.kms_key_arn", "variants.tgi.kms_key_arn"]
+    assert "in stage dev" in found[0].allowed and "in stage prod" in found[1].allowed
 
 
 def test_stage_region_problems_are_named_for_the_stage():
