@@ -149,8 +149,10 @@ def run_mutmut(max_children: int) -> float:
         done = subprocess.run(
             [str(MUTMUT), "run", "--max-children", str(max_children)],
             cwd=WORKSPACE,
+            stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # no terminal: its workers never stop on terminal access
             env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
             check=False,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import tarfile
 
 import pytest
 
@@ -232,17 +233,21 @@ def test_lmi_environment_for_mounted_weights():
     assert lmi.environment_configuration({}) == {"SERVING_LOAD_MODELS": f"model::Python={MODEL_DIR}", "OPTION_MODEL_ID": MODEL_DIR}
 
 
-def test_lmi_container_with_a_code_archive_or_mounted_weights():
+def test_lmi_container_with_a_code_archive_or_mounted_weights(tmp_path, monkeypatch):
+    monkeypatch.setattr(lmi, "BUILD_DIR", tmp_path)  # a fresh archive, not one an earlier synth left
     image = find_image("djl-deepspeed", "0.25.0")
     settings = LmiVariantSettings(image=ImageSettings("djl-deepspeed", "0.25.0"), environment={"X": "1"})
     spec = lmi.container_spec(settings, AppConfig(), image, G5_12, WEIGHTS)
     assert dict(spec.environment) == {"OPTION_MODEL_ID": WEIGHTS, "X": "1"}
     assert spec.model_data_archive is not None and spec.model_data_archive.path.is_file()
-    assert spec.model_data_archive.path.is_relative_to(lmi.BUILD_DIR)
+    assert spec.image is image
+    assert spec.model_data_archive.path.is_relative_to(tmp_path)
+    with tarfile.open(spec.model_data_archive.path) as archive:
+        assert [m.name for m in archive.getmembers()][-1].endswith("serving.properties")
     assert spec.model_data_archive.content_hash.startswith(spec.model_data_archive.path.parent.name)
     assert (spec.reads_staged_weights, spec.mounts_staged_weights) == (True, False)
     mounted = lmi.container_spec(dataclasses.replace(settings, weights_loading="s3"), AppConfig(), image, G5_12, WEIGHTS)
-    assert mounted.model_data_archive is None
+    assert mounted.model_data_archive is None and mounted.image is image
     assert (mounted.reads_staged_weights, mounted.mounts_staged_weights) == (True, True)
     assert mounted.environment["OPTION_MODEL_ID"] == MODEL_DIR and mounted.environment["X"] == "1"
     assert mounted.environment["OPTION_ROLLING_BATCH"] == "lmi-dist"
@@ -257,13 +262,76 @@ def test_lmi_serving_limits_from_the_file_or_the_model_context():
     own = lmi.serving_limits(LmiVariantSettings(options=options), AppConfig(), G5_12, MODEL)
     assert (own.gpus_used, own.batch_token_limit) == (2, 64 * 2048)
     assert own.token_summary.startswith("max model length 2,048")
-    default_batch = lmi.serving_limits(
-        LmiVariantSettings(serving_properties="lmi/current/serving.properties", options={"max_rolling_batch_size": "32"}),
-        AppConfig(),
-        G5_12,
-        MODEL,
+
+
+def minimal_properties(tmp_path, monkeypatch, text: str) -> LmiVariantSettings:
+    """A reviewed serving.properties of the test's own, below a model_artifacts/ of its own."""
+    monkeypatch.setattr(lmi, "MODEL_ARTIFACTS", tmp_path)
+    (tmp_path / "minimal").mkdir()
+    (tmp_path / "minimal/serving.properties").write_text(text)
+    lmi._read_properties.cache_clear()  # files are read once per name: this name is reused
+    return LmiVariantSettings(image=ImageSettings("djl-deepspeed", "0.25.0"), serving_properties="minimal/serving.properties")
+
+
+def test_lmi_serving_limits_default_to_djl_servings_batch_size_and_all_gpus(tmp_path, monkeypatch):
+    settings = minimal_properties(tmp_path, monkeypatch, "engine=MPI\noption.rolling_batch=lmi-dist\n")
+    limits = lmi.serving_limits(settings, AppConfig(), instance_facts("ml.g5.48xlarge"), MODEL)
+    assert (limits.gpus_used, limits.batch_token_limit) == (8, lmi.DEFAULT_MAX_ROLLING_BATCH_SIZE * 4096)
+
+
+def test_lmi_file_without_a_tensor_parallel_degree_shards_across_all_gpus(tmp_path, monkeypatch):
+    settings = minimal_properties(tmp_path, monkeypatch, "engine=MPI\n")
+    assert lmi.validate(settings, AppConfig(), G5_12, MODEL) == []
+    # "max" is judged as the GPU count: Llama 2 13B's weights do not fit one 16 GB GPU.
+    [problem] = lmi.validate(settings, AppConfig(), instance_facts("ml.p3.2xlarge"), MODEL)
+    assert (problem.path, problem.value) == ("minimal/serving.properties option.tensor_parallel_degree", "max")
+
+
+def test_lmi_unreadable_file_is_one_problem_naming_it(tmp_path, monkeypatch):
+    settings = minimal_properties(tmp_path, monkeypatch, "engine=MPI\nno equals sign here\n")
+    [problem] = lmi.validate(settings, AppConfig(), G5_12, MODEL)
+    assert (problem.path, problem.value) == ("variants.lmi.serving_properties", "minimal/serving.properties")
+    assert "no equals sign here" in problem.allowed or "line 2" in problem.allowed
+
+
+def test_lmi_vllm_async_entry_point_needs_a_vllm_era_image(tmp_path, monkeypatch):
+    settings = minimal_properties(tmp_path, monkeypatch, "engine=Python\noption.entryPoint=djl_python.lmi_vllm.vllm_async_service\n")
+    [problem] = lmi.validate(settings, AppConfig(), G5_12, MODEL)
+    assert (problem.path, problem.value) == ("minimal/serving.properties option.entryPoint", "djl_python.lmi_vllm.vllm_async_service")
+    assert "0.33.0" in problem.allowed
+    # A file without an entry point, an async mode or a rolling batch takes the defaults: accepted.
+    assert lmi.validate(dataclasses.replace(settings, options={"entryPoint": "djl_python.huggingface"}), AppConfig(), G5_12, MODEL) == []
+
+
+def test_lmi_model_id_in_the_file_is_refused_with_its_value(tmp_path, monkeypatch):
+    settings = minimal_properties(tmp_path, monkeypatch, "engine=MPI\noption.model_id=s3://x/y\n")
+    found = lmi.validate(settings, AppConfig(), G5_12, MODEL)
+    assert [(p.path, p.value) for p in found] == [("minimal/serving.properties option.model_id", "s3://x/y")]
+
+
+@pytest.mark.parametrize("key", ["max_rolling_batch_size", "max_model_len", "model_loading_timeout"])
+def test_lmi_whole_number_options(tmp_path, monkeypatch, key):
+    image = {"image": ImageSettings("djl-lmi", "0.30.0")}  # reads max_model_len
+    settings = dataclasses.replace(minimal_properties(tmp_path, monkeypatch, "engine=MPI\n"), **image, options={key: "0"})
+    found = lmi.validate(settings, AppConfig(), G5_12, MODEL)
+    assert [(p.path, p.value) for p in found] == [(f"variants.lmi.options.{key}", "0")]
+
+
+def test_lmi_max_model_len_beyond_the_model_context(tmp_path, monkeypatch):
+    settings = dataclasses.replace(
+        minimal_properties(tmp_path, monkeypatch, "engine=MPI\noption.max_model_len=8192\n"), image=ImageSettings("djl-lmi", "0.30.0")
     )
-    assert default_batch.batch_token_limit % lmi.DEFAULT_MAX_ROLLING_BATCH_SIZE == 0
+    found = lmi.validate(settings, AppConfig(), G5_12, MODEL)
+    assert [(p.path, p.value) for p in found] == [("minimal/serving.properties option.max_model_len", 8192)]
+
+
+def test_lmi_environment_may_not_set_what_the_file_or_the_app_sets(tmp_path, monkeypatch):
+    settings = minimal_properties(tmp_path, monkeypatch, "engine=MPI\noption.rolling_batch=lmi-dist\n")
+    for name in ("OPTION_MODEL_ID", "HF_MODEL_ID", "TENSOR_PARALLEL_DEGREE", "SERVING_LOAD_MODELS", "OPTION_ROLLING_BATCH"):
+        found = lmi.validate(dataclasses.replace(settings, environment={name: "x"}), AppConfig(), G5_12, MODEL)
+        assert [p.path for p in found] == [f"variants.lmi.environment.{name}"], name
+        assert found[0].allowed
+    assert lmi.validate(dataclasses.replace(settings, environment={"OPTION_DTYPE": "fp16"}), AppConfig(), G5_12, MODEL) == []
 
 
 def test_lmi_where_names_the_override_or_the_file_key():

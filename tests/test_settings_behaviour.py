@@ -28,6 +28,7 @@ from blueprint.config.settings import (
         ("staged/llama", "staged/llama/"),
         ("staged/llama/", "staged/llama/"),
         ("staged/llama//", "staged/llama/"),
+        ("staged/llamaX/", "staged/llamaX/"),
     ],
 )
 def test_weights_prefix_is_the_setting_or_the_model_and_revision_and_ends_in_one_slash(prefix, expected):

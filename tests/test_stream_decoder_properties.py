@@ -231,6 +231,28 @@ def test_json_document_incomplete_head_at_the_end_fails_and_empty_stream_does_no
     assert blank.error is None
 
 
+def test_json_document_head_alone_then_the_end_is_a_cut_document():
+    decoder = JsonDocumentDecoder()
+    assert decoder.feed(b'{"generated_text":"') == []
+    assert decoder.close() == []
+    assert "ended before its closing quote" in str(decoder.error)
+
+
+def test_json_document_long_incomplete_head_is_named_shortened():
+    head = b"{" + b" " * 100 + b'"gen'
+    decoder = JsonDocumentDecoder()
+    assert decoder.feed(head) == []
+    decoder.close()
+    assert str(decoder.error) == f"stream is not an LMI generated_text document: {head.decode()[:80]!r}"
+
+
+def test_json_document_cut_multibyte_character_at_the_end_becomes_a_replacement():
+    decoder = JsonDocumentDecoder()
+    pieces = decoder.feed(b'{"generated_text": "a' + "\u00e9".encode()[:1]) + decoder.close()
+    assert "".join(p.text for p in pieces) == "a\ufffd"
+    assert "closing quote" in str(decoder.error)
+
+
 def test_json_document_empty_text_gives_no_piece():
     decoder = JsonDocumentDecoder()
     assert decoder.feed(b'{"generated_text": "') == []

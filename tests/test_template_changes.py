@@ -84,6 +84,14 @@ def test_readers_of_a_replaced_resource_change_and_are_replaced_through_create_o
         ["EndpointConfigName"],
         False,
     )
+    assert [changes[i].type for i in ("Role", "Model", "Config", "Endpoint")] == [ROLE, MODEL, CONFIG, ENDPOINT]
+
+
+def test_readers_of_a_resource_updated_in_place_do_not_change():
+    def app(name: str) -> dict:
+        return template(Topic=resource(TOPIC, DisplayName=name), Reader=resource(ROLE, Description={"Ref": "Topic"}))
+
+    assert [(c.logical_id, c.replaces) for c in compare(app("a"), app("b"))] == [("Topic", False)]
 
 
 def test_an_added_resource_changes_its_readers_but_not_removed_or_added_ones():

@@ -213,7 +213,7 @@ def test_sagemaker_names(field):
 
 def test_nvme_families_refuse_a_key_and_a_volume_size_and_others_take_them():
     nvme = check(**{"variants.tgi.kms_key_arn": KEY, "variants.tgi.volume_size_in_gb": 100})
-    assert sorted(p.path for p in nvme) == ["variants.tgi.kms_key_arn", "variants.tgi.volume_size_in_gb"]
+    assert sorted((p.path, p.value) for p in nvme) == [("variants.tgi.kms_key_arn", KEY), ("variants.tgi.volume_size_in_gb", 100)]
     assert "g5" in nvme[0].allowed
     assert (
         check(**{"variants.tgi.instance_type": "ml.p3.8xlarge", "variants.tgi.kms_key_arn": KEY, "variants.tgi.volume_size_in_gb": 100})
