@@ -213,7 +213,9 @@ def _in_message(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
 
     From the literal up to the message argument, only text may be built: f-strings, `+`, the
     branches of a conditional and the separator of a `.join`. A literal that is a key looked up,
-    an argument of another call or a condition is not wording, even inside a message.
+    an argument of another call or a condition is not wording, even inside a message. Text that
+    reaches its message through a name is declared in the equivalents file's [wording] table: an
+    argument position of a helper that puts it in a message, or dicts of message texts by name.
     """
     child, parent = node, parents.get(node)
     while parent is not None:
@@ -225,7 +227,19 @@ def _in_message(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
             arg = child.value if isinstance(child, ast.keyword) else child
             if name == "Problem":
                 return (len(parent.args) > 2 and arg is parent.args[2]) or (isinstance(child, ast.keyword) and child.arg == "allowed")
+            position = WORDING.get("arguments", {}).get(name)
+            if position is not None:
+                return position < len(parent.args) and arg is parent.args[position]
             return name.endswith(MESSAGE_CALL_SUFFIXES)
+        if isinstance(parent, ast.Dict):
+            # The text values of a dict of messages (`managed`, `why`), never its keys.
+            target = parents.get(parent)
+            names = WORDING.get("dict_values", [])
+            return (
+                any(child is v for v in parent.values)
+                and isinstance(target, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id in names for t in target.targets)
+            )
         if isinstance(parent, ast.Attribute):
             if parent.attr != "join":
                 return False
@@ -274,10 +288,17 @@ def _changed_line(original: ast.AST, mutant: ast.AST) -> str:
     return b_lines[len(a_lines)].strip() if len(b_lines) > len(a_lines) else ""
 
 
+WORDING: dict = {}
+
+
 def load_equivalents() -> dict[str, dict]:
+    """The accepted equivalents by mutant name; also loads the [wording] table into WORDING."""
     if not EQUIVALENTS.exists():
         return {}
-    return tomllib.loads(EQUIVALENTS.read_text()).get("mutant", {})
+    data = tomllib.loads(EQUIVALENTS.read_text())
+    WORDING.clear()
+    WORDING.update(data.get("wording", {}))
+    return data.get("mutant", {})
 
 
 def mutant_status(code: int | None) -> str:

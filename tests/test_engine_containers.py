@@ -83,9 +83,9 @@ def test_tgi_without_a_secret_has_no_secret_environment():
 
 def test_tgi_staged_weights_are_mounted_and_need_no_token_or_revision():
     settings = tgi_settings(weights_loading="s3")
-    spec = tgi.container_spec(
-        settings, AppConfig(model=ModelSettings(revision="abc")), find_image("huggingface-llm", "2.1.0"), G5_12, WEIGHTS
-    )
+    image = find_image("huggingface-llm", "2.1.0")
+    spec = tgi.container_spec(settings, AppConfig(model=ModelSettings(revision="abc")), image, G5_12, WEIGHTS)
+    assert spec.image is image
     assert dict(spec.environment) == {"HF_MODEL_ID": MODEL_DIR, "SM_NUM_GPUS": "4"}
     assert (spec.reads_staged_weights, spec.mounts_staged_weights, dict(spec.secret_environment)) == (True, True, {})
 
@@ -107,7 +107,9 @@ def test_tgi_hub_token_secret_rules():
     config = AppConfig()
 
     def problems(**changes: object) -> list[tuple[str, object]]:
-        return [(p.path, p.value) for p in tgi.validate(tgi_settings(**changes), config, G5_12, MODEL)]
+        found = tgi.validate(tgi_settings(**changes), config, G5_12, MODEL)
+        assert all(p.allowed for p in found)
+        return [(p.path, p.value) for p in found]
 
     assert problems(hub_token_secret="hf/token") == []
     assert problems(hub_token_secret=f"arn:aws:secretsmanager:us-east-1:{'1' * 12}:secret:hf-AbCdEf") == []

@@ -229,6 +229,7 @@ def test_kms_key_arn_format_region_and_account():
     assert at(path, **p3, **{path: f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/my-key"}) == []
     other_region = at(path, **p3, region="eu-west-1", **{path: KEY})
     assert len(other_region) == 1 and "eu-west-1" in other_region[0].allowed
+    assert "key of the endpoint's region" in other_region[0].allowed  # the reason is given
     other_account = at(path, **p3, account="222222222222", **{path: KEY})
     assert len(other_account) == 1 and "222222222222" in other_account[0].allowed
     assert at(path, **p3, account=ACCOUNT, region=REGION, **{path: KEY}) == []
@@ -251,9 +252,40 @@ def test_host_image_must_be_known_and_support_the_image_cuda():
     assert at(path, **{path: "al2-ami-sagemaker-inference-gpu-2"}) == []  # the seed image is cu118
     current = {"profile": "current"}
     old = at(path, **current, **{path: "al2-ami-sagemaker-inference-gpu-2"})
-    assert len(old) == 1 and "al2023-ami-sagemaker-inference-gpu-4-1" in old[0].allowed
+    assert len(old) == 1 and old[0].value == "al2-ami-sagemaker-inference-gpu-2"
+    # TGI 3.3.6 is built for CUDA 12.4: the host images that support exactly that or more.
+    assert old[0].allowed.endswith(
+        "supports CUDA 12.2; the image needs 12.4: use al2-ami-sagemaker-inference-gpu-3-1 or al2023-ami-sagemaker-inference-gpu-4-1"
+    )
     assert "al2-ami-sagemaker-inference-gpu-2 " not in old[0].allowed + " "
     assert at(path, **current, **{path: "al2023-ami-sagemaker-inference-gpu-4-1"}) == []
+
+
+def test_a_host_image_for_an_unknown_image_is_judged_by_its_name_only():
+    found = check(**{"variants.tgi.image.version": "9.9.9", "variants.tgi.inference_ami_version": "al2-ami-sagemaker-inference-gpu-2"})
+    assert [p.path for p in found] == ["variants.tgi.image.version"]
+
+
+@pytest.mark.parametrize(
+    ("context", "path"),
+    [
+        ({"variants.tgi.image.framework": "djl-lmi", "variants.tgi.image.version": "0.38.0"}, "variants.tgi.image.framework"),
+        ({"variants.tgi.image.version": "9.9.9", "variants.tgi.num_gpus": 99}, "variants.tgi.image.version"),
+        ({"region": "mx-central-9", "variants.tgi.num_gpus": 99, "variants.lmi.enabled": False}, "region"),
+    ],
+)
+def test_an_unusable_image_stops_the_containers_own_checks(context, path):
+    # num_gpus 99 would be a container problem: it is not judged without a usable image.
+    found = check(**context)
+    assert [p.path for p in found if p.path.startswith("variants.tgi") or p.path == "region"] == [path]
+
+
+def test_environment_secrets_point_to_the_variants_secret_setting():
+    token = "hf_" + "FAKE" * 9
+    tgi_found = at("variants.tgi.environment.X", **{"variants.tgi.environment": {"X": token}})
+    assert len(tgi_found) == 1 and "variants.tgi.hub_token_secret" in tgi_found[0].allowed
+    lmi_found = at("variants.lmi.environment.X", **{"variants.lmi.environment": {"X": token}})
+    assert len(lmi_found) == 1 and "needs no secret" in lmi_found[0].allowed
 
 
 def test_image_cuda_version_from_a_tag():
@@ -285,7 +317,9 @@ def test_autoscaling_bounds():
         names = [p.path.rpartition(".")[2] for p in found]
         assert (names[:1] or [None])[0] == bad, (low, high, count, found)
     over = at("variants.tgi.instance_count", **scaled, **{"variants.tgi.instance_count": 3})
-    assert len(over) == 1 and "(1..2)" in over[0].allowed
+    assert len(over) == 1 and over[0].value == 3 and "(1..2)" in over[0].allowed
+    one = {"variants.tgi.autoscaling.min_capacity": 1, "variants.tgi.autoscaling.max_capacity": 1, "variants.tgi.instance_count": 2}
+    assert [p.path for p in check(**scaled, **one)] == ["variants.tgi.instance_count"]
     for metric, ok in (("invocations", True), ("concurrent-requests", True), ("cpu", False)):
         assert (at("variants.tgi.autoscaling.metric", **scaled, **{"variants.tgi.autoscaling.metric": metric}) == []) is ok
     # Off, nothing about autoscaling is judged.
@@ -323,7 +357,11 @@ def test_alarm_topic_format_and_region():
     assert at(path, account=ACCOUNT, region=REGION, **{path: TOPIC}) == []
     for bad in ("alarms", f"arn:aws:sns:{REGION}:{ACCOUNT}:a b", f"arn:aws:sqs:{REGION}:{ACCOUNT}:q"):
         assert [p.value for p in at(path, **{path: bad})] == [bad]
-    assert "eu-west-1" in at(path, region="eu-west-1", **{path: TOPIC})[0].allowed
+    [moved] = at(path, region="eu-west-1", **{path: TOPIC})
+    assert "eu-west-1" in moved.allowed and "notify topics of their own region" in moved.allowed
+    # Reported beside the other problems of the variant, not instead of them.
+    both = check(region="eu-west-1", **{path: TOPIC, "variants.tgi.autoscaling.enabled": True, "variants.tgi.autoscaling.max_capacity": 0})
+    assert [p.path for p in both] == ["variants.tgi.autoscaling.max_capacity", path]
     assert at(path, account="222222222222", **{path: TOPIC}) == []  # any account's topic
 
 
