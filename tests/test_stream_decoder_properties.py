@@ -23,7 +23,19 @@ from streaming_client.stream_decoder import (
     StreamFormat,
     format_from_content_type,
 )
-from tests.stream_samples import FORMATS, TEXT, TOKENS, lmi_json_document, lmi_jsonlines, lmi_outputs_jsonlines, lmi_sse, tgi_sse
+from tools.loopback.samples import (
+    FORMATS,
+    TEXT,
+    TOKENS,
+    lmi_chat_jsonlines,
+    lmi_json_document,
+    lmi_jsonlines,
+    lmi_outputs_jsonlines,
+    lmi_sse,
+    sglang_chat_sse,
+    tgi_sse,
+    vllm_chat_sse,
+)
 
 # Deterministic and bounded: the mutation benchmark reruns these files for every mutant.
 PROPERTY = settings(max_examples=40, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -34,8 +46,19 @@ EXPECTED_FORMAT = {
     "lmi-json-document": StreamFormat.JSON_DOCUMENT,
     "lmi-jsonlines": StreamFormat.JSON_LINES,
     "lmi-outputs-jsonlines": StreamFormat.JSON_LINES,
+    "vllm-chat-sse": StreamFormat.SSE,
+    "sglang-chat-sse": StreamFormat.SSE,
+    "lmi-chat-jsonlines": StreamFormat.JSON_LINES,
 }
-BUILDERS = {"tgi-sse": tgi_sse, "lmi-sse": lmi_sse, "lmi-jsonlines": lmi_jsonlines, "lmi-outputs-jsonlines": lmi_outputs_jsonlines}
+BUILDERS = {
+    "tgi-sse": tgi_sse,
+    "lmi-sse": lmi_sse,
+    "lmi-jsonlines": lmi_jsonlines,
+    "lmi-outputs-jsonlines": lmi_outputs_jsonlines,
+    "vllm-chat-sse": vllm_chat_sse,
+    "sglang-chat-sse": sglang_chat_sse,
+    "lmi-chat-jsonlines": lmi_chat_jsonlines,
+}
 
 # Token texts: JSON's escaped characters, line ends, multi-byte and astral characters among any text.
 token_text = st.text(
