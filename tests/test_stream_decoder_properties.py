@@ -23,6 +23,7 @@ from streaming_client.stream_decoder import (
     StreamFormat,
     format_from_content_type,
 )
+from tests.test_stream_decoder import EXPECTED_FORMAT
 from tools.loopback.samples import (
     FORMATS,
     TEXT,
@@ -40,16 +41,6 @@ from tools.loopback.samples import (
 # Deterministic and bounded: the mutation benchmark reruns these files for every mutant.
 PROPERTY = settings(max_examples=40, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 
-EXPECTED_FORMAT = {
-    "tgi-sse": StreamFormat.SSE,
-    "lmi-sse": StreamFormat.SSE,
-    "lmi-json-document": StreamFormat.JSON_DOCUMENT,
-    "lmi-jsonlines": StreamFormat.JSON_LINES,
-    "lmi-outputs-jsonlines": StreamFormat.JSON_LINES,
-    "vllm-chat-sse": StreamFormat.SSE,
-    "sglang-chat-sse": StreamFormat.SSE,
-    "lmi-chat-jsonlines": StreamFormat.JSON_LINES,
-}
 BUILDERS = {
     "tgi-sse": tgi_sse,
     "lmi-sse": lmi_sse,
