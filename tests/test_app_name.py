@@ -9,11 +9,9 @@ import pytest
 from aws_cdk.assertions import Template
 
 from blueprint.config.names import ENDPOINT_STACK_IDS, prefixed
-from blueprint.loader import load_config
 from streaming_client.endpoint_discovery import stack_for_variant
 from tests.conftest import DEV_ACCOUNT, PIPELINE_ACCOUNT, build_pipeline_app
 from tests.test_delivery_pipeline import build_commands, stage_actions
-from tests.test_validation import ctx, fails
 
 
 @pytest.fixture(scope="module")
@@ -89,25 +87,3 @@ def test_the_client_derives_the_same_stack_names():
     for variant, stack in ENDPOINT_STACK_IDS.items():
         assert stack_for_variant(variant) == stack
         assert stack_for_variant(variant, "team-a") == prefixed("team-a", stack) == f"team-a-{stack}"
-
-
-@pytest.mark.parametrize("name", ["Team-A", "team_a", "-team", "team-", "team--a", "9team", "a" * 13, "team a"])
-def test_rejects_app_names_that_cannot_start_every_name(name):
-    message = fails(app_name=name)
-    assert message.startswith(f"config error: app_name = {name!r}: lowercase letters and digits in words joined by single hyphens")
-    assert "at most 12 characters" in message
-
-
-@pytest.mark.parametrize("name", ["a", "team-a", "t2", "abcdefghijkl", "a1-b2-c3"])
-def test_accepts_app_names_within_the_limits(name):
-    assert load_config(ctx(app_name=name)).bucket_name_prefix() == f"{name}-llm-models"
-
-
-def test_rejects_an_app_name_whose_bucket_name_would_be_too_long():
-    # 12 + 1 + 22 = 35 characters before -<account>-<region>: one more than S3's 63 allows.
-    message = fails(app_name="abcdefghijkl", bucket__name_prefix="b" * 22)
-    assert message == (
-        "config error: app_name = 'abcdefghijkl': with bucket.name_prefix 'bbbbbbbbbbbbbbbbbbbbbb' the bucket name starts "
-        "'abcdefghijkl-bbbbbbbbbbbbbbbbbbbbbb' (35 characters): at most 34 keep it within S3's 63 with -<account>-<region>"
-    )
-    assert load_config(ctx(app_name="abcdefghijkl", bucket__name_prefix="b" * 21)).bucket_name_prefix() == "abcdefghijkl-" + "b" * 21

@@ -424,3 +424,28 @@ def test_rejects_a_blue_green_timeout_shorter_than_its_waits():
         "config error: variants.lmi.deployment.maximum_execution_timeout_in_seconds = 900: more than wait_interval_in_seconds"
         " + termination_wait_in_seconds (900 s), plus the time a new fleet takes to start"
     )
+
+
+# app_name starts the stack, bucket and role names (tests/test_app_name.py: the names themselves).
+
+
+@pytest.mark.parametrize("name", ["Team-A", "team_a", "-team", "team-", "team--a", "9team", "a" * 13, "team a"])
+def test_rejects_app_names_that_cannot_start_every_name(name):
+    message = fails(app_name=name)
+    assert message.startswith(f"config error: app_name = {name!r}: lowercase letters and digits in words joined by single hyphens")
+    assert "at most 12 characters" in message
+
+
+@pytest.mark.parametrize("name", ["a", "team-a", "t2", "abcdefghijkl", "a1-b2-c3"])
+def test_accepts_app_names_within_the_limits(name):
+    assert load_config(ctx(app_name=name)).bucket_name_prefix() == f"{name}-llm-models"
+
+
+def test_rejects_an_app_name_whose_bucket_name_would_be_too_long():
+    # 12 + 1 + 22 = 35 characters before -<account>-<region>: one more than S3's 63 allows.
+    message = fails(app_name="abcdefghijkl", bucket__name_prefix="b" * 22)
+    assert message == (
+        "config error: app_name = 'abcdefghijkl': with bucket.name_prefix 'bbbbbbbbbbbbbbbbbbbbbb' the bucket name starts "
+        "'abcdefghijkl-bbbbbbbbbbbbbbbbbbbbbb' (35 characters): at most 34 keep it within S3's 63 with -<account>-<region>"
+    )
+    assert load_config(ctx(app_name="abcdefghijkl", bucket__name_prefix="b" * 21)).bucket_name_prefix() == "abcdefghijkl-" + "b" * 21
