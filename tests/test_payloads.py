@@ -12,6 +12,7 @@ from streaming_client.payloads import (
     DEFAULT_PROMPTS,
     DEFAULT_SYSTEM_PROMPT,
     GenerationParameters,
+    chat_request_body,
     custom_attributes,
     llama2_chat_prompt,
     request_body,
@@ -76,3 +77,22 @@ def test_recipe_prompts_per_variant():
 def test_eula_attribute():
     assert custom_attributes(True) == "accept_eula=true"
     assert custom_attributes(False) == "accept_eula=false"
+
+
+def test_chat_body_is_the_openai_chat_request_with_the_servers_template():
+    body = json.loads(
+        chat_request_body("Write to Alice.", "Be brief.", GenerationParameters(max_new_tokens=64, temperature=0.2, top_p=0.8, top_k=5))
+    )
+    assert body == {
+        "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Write to Alice."}],
+        "max_tokens": 64,
+        "temperature": 0.2,
+        "top_p": 0.8,
+        "top_k": 5,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    # The recipe's parameters by default; the Llama 2 template is the server's business here.
+    default = json.loads(chat_request_body("Hi", DEFAULT_SYSTEM_PROMPT))
+    assert (default["max_tokens"], default["temperature"], default["top_p"], default["top_k"]) == (512, 0.9, 0.6, 50)
+    assert "[INST]" not in json.dumps(default)

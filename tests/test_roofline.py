@@ -8,7 +8,7 @@ import pytest
 
 from blueprint.config.facts import _instance_table, known_instance, model_facts
 from blueprint.loader import load_config
-from blueprint.reports.roofline import DATA, Roofline, bounds, gpu_model
+from blueprint.reports.roofline import DATA, Bounds, GpuModel, Roofline, bounds, gpu_model
 from blueprint.reports.synth_summary import render_summary
 
 SEED = model_facts(load_config({}).model)  # Llama-2-13b: 13.0e9 parameters, 40 layers, hidden 5120, fp16
@@ -117,3 +117,60 @@ def test_no_published_measurement_beats_its_bound():
     # The closest: one request of Llama-2-7b on one A10G, where nothing is shared between GPUs.
     best = max(found, key=lambda c: c.closeness)
     assert (best.row["instance_type"], best.row["concurrency"]) == ("ml.g5.2xlarge", 1)
+
+
+def test_attention_over_the_context_counts_in_the_arithmetic():
+    # 1,000 sequences of 4,096 cached tokens on 4 A10G: reading 6.5e9 + 1000 x 4096 x 819,200 / 4
+    # bytes per GPU at 600e9/s takes 1.41 s, longer than the arithmetic: memory bounds the step.
+    roof = Roofline(SEED, A10G, 4)
+    reads = (6.5e9 + 1000 * 4096 * 819_200 / 4) / 600e9
+    assert roof.step_seconds(1000, 4096) == pytest.approx(reads, rel=1e-9)
+    # With (imaginary) memory of 1e18 bytes/s the same step is the arithmetic: 2 x 13e9 for the
+    # products plus 4 x 40 x 5120 x 4096 for attention, per token, x 1000 / 4 GPUs at 65e12/s.
+    ops = 1000 * (2 * 13e9 + 4 * 40 * 5120 * 4096) / 4 / 65e12
+    fast_memory = Roofline(SEED, GpuModel(name="test", memory_bandwidth_gb_s=1e9, dense_fp16_tflops=65), 4)
+    assert fast_memory.step_seconds(1000, 4096) == pytest.approx(ops, rel=1e-9)
+
+
+def test_one_sequence_is_the_least_a_step_carries():
+    roof = Roofline(SEED, A10G, 4)
+    assert roof.tokens_per_second(1, 0, max_batch=1) == pytest.approx(1 / roof.step_seconds(1, 0), rel=1e-9)
+    assert roof.tokens_per_second(0, 0, max_batch=17) == pytest.approx(1 / roof.step_seconds(1, 0), rel=1e-9)
+
+
+def test_bounds_default_to_one_instance_and_at_least_one_sequence():
+    instance = known_instance("ml.g5.12xlarge")
+    one = bounds(instance, SEED, gpus=4, kv_budget_tokens=71_022, context=4096, input_tokens=2048)
+    roof = Roofline(SEED, A10G, 4)
+    assert one.tokens_per_second_max == pytest.approx(17 / roof.step_seconds(17, 4096), rel=1e-9)
+    assert one.dollars_per_million_tokens == pytest.approx(7.09 / 3600 / one.tokens_per_second_max * 1e6, rel=1e-9)
+    # Less KV room than one sequence of the context: still one sequence (it is what runs).
+    tight = bounds(instance, SEED, gpus=4, kv_budget_tokens=1000, context=4096, input_tokens=2048)
+    assert tight.max_batch == 1
+    # No GPUs used: no bound, whatever the instance.
+    assert bounds(instance, SEED, gpus=0, kv_budget_tokens=71_022, context=4096, input_tokens=2048) is None
+
+
+def test_data_sheet_figures_by_gpu_name():
+    a10g = gpu_model("A10G")
+    assert (a10g.name, a10g.memory_bandwidth_gb_s, a10g.dense_fp16_tflops) == ("A10G", 600, 125)
+    assert gpu_model("H200") is None and gpu_model(None) is None
+
+
+def test_the_lines_round_what_they_print_once():
+    # Values just below a rounding step: milliseconds are the seconds x 1000, nothing more.
+    found = Bounds(
+        itl_batch1_s=0.010449,
+        max_batch=3,
+        context=1000,
+        itl_max_batch_s=0.020449,
+        tokens_per_second_max=146.7,
+        prefill_s=0.1004,
+        input_tokens=500,
+        dollars_per_million_tokens=13.4249,
+    )
+    assert found.speed_line() == (
+        ">= 10.4 ms/token for 1 request (<= 96 tokens/s); >= 20.4 ms/token for 3 requests of 1,000 tokens, "
+        "the most the KV cache holds: <= 147 tokens/s in all (more requests wait); a prompt of 500 tokens >= 100 ms"
+    )
+    assert found.cost_line().startswith(">= $13.42 per 1M output tokens")
