@@ -25,6 +25,13 @@ def close(measured: float, expected: float) -> bool:
     return abs(measured - expected) <= 0.05 * expected or (expected < 1 and abs(measured - expected) <= 0.030)
 
 
+def close_rate(measured: float, expected: float, wall_s: float) -> bool:
+    """A rate over a level's `wall_s` seconds: within 5 %, or the wall time it implies at most 100 ms
+    longer (the other pytest worker's synths share the 2 cores: a level's threads may start late)."""
+    implied = wall_s * expected / measured
+    return abs(measured - expected) <= 0.05 * expected or 0 <= implied - wall_s <= 0.100
+
+
 @pytest.fixture(scope="module")
 def scheduled_endpoint(loopback_aws):
     name = "scheduled"
@@ -57,16 +64,17 @@ def test_figures_match_the_schedule_without_queueing(runtime, scheduled_endpoint
     assert close(summary.e2e_p50_s, E2E), summary.e2e_p50_s
     assert close(summary.request_tokens_per_s_p50, TOKENS / E2E)
     expected_aggregate = 2 * concurrency * TOKENS / (2 * E2E)
-    assert close(summary.aggregate_tokens_per_s, expected_aggregate), summary.aggregate_tokens_per_s
-    assert close(summary.requests_per_minute, 2 * concurrency / (2 * E2E) * 60)
-    assert close(summary.cost_per_million_output_tokens_usd, 7.09 / (expected_aggregate * 3600) * 1e6)
+    assert close_rate(summary.aggregate_tokens_per_s, expected_aggregate, 2 * E2E), summary.aggregate_tokens_per_s
+    assert close_rate(summary.requests_per_minute, 2 * concurrency / (2 * E2E) * 60, 2 * E2E)
+    # The cost is the price over the aggregate rate: exactly, whatever the timing.
+    assert summary.cost_per_million_output_tokens_usd == pytest.approx(7.09 / (summary.aggregate_tokens_per_s * 3600) * 1e6)
 
 
 def test_requests_beyond_the_slots_queue_for_a_whole_answer(runtime, scheduled_endpoint):
     # 8 at once on 4 slots: the second four wait one answer (0.58 s) before their 0.2 s TTFT.
     summary = level(runtime, scheduled_endpoint, 8, 8)
     assert close(summary.ttft_p90_s, E2E + TTFT), summary.ttft_p90_s
-    assert close(summary.aggregate_tokens_per_s, 8 * TOKENS / (2 * E2E)), summary.aggregate_tokens_per_s
+    assert close_rate(summary.aggregate_tokens_per_s, 8 * TOKENS / (2 * E2E), 2 * E2E), summary.aggregate_tokens_per_s
 
 
 def test_percentile_interpolates_like_numpy():
