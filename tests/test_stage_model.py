@@ -60,17 +60,19 @@ def make_model(directory: Path, shards: int = 2, shard_bytes: int = 12 * 2**20) 
 STAGE = ("--bucket", BUCKET, "--quiet", "--part-size-mib", "5")
 
 
-def stage(env, *args: str) -> subprocess.CompletedProcess:
+def stage(env, *args: str, bucket: bool = True) -> subprocess.CompletedProcess:
     """llm-stage-model's main() in this process, with `env` as its whole environment: the code a
     mutation run sees, without a Python start per call. The tests of the console script as users
-    run it (a kill mid-upload, a missing bucket, the hub's cache read at import) use `stage_process`."""
+    run it (a kill mid-upload, a missing bucket, the hub's cache read at import) use `stage_process`.
+    `bucket=False` leaves out --bucket (the bucket then comes from a stack's outputs)."""
+    argv = [*(STAGE if bucket else STAGE[2:]), *args]
     out, err = io.StringIO(), io.StringIO()
     with mock.patch.dict(os.environ, env, clear=True), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
-            code = stage_model.main([*STAGE, *args])
+            code = stage_model.main(argv)
         except SystemExit as exit_:
             code = exit_.code if isinstance(exit_.code, int) else 2
-    return subprocess.CompletedProcess(["llm-stage-model", *STAGE, *args], code, out.getvalue(), err.getvalue())
+    return subprocess.CompletedProcess(["llm-stage-model", *argv], code, out.getvalue(), err.getvalue())
 
 
 def stage_process(env, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -194,11 +196,9 @@ def test_delete_needs_confirmation_then_removes_the_prefix(env, s3, tmp_path):
 
 
 def test_app_name_reads_the_bucket_from_that_apps_stack(env, s3):
-    out, err = io.StringIO(), io.StringIO()
-    with mock.patch.dict(os.environ, env, clear=True), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = stage_model.main(["--app-name", "team-a", "--quiet", "--prefix", "p/", "--check"])
-    assert code == 4
-    assert "team-a-LlmModelBucket" in err.getvalue() and err.getvalue().rstrip().endswith("pass --bucket")
+    result = stage(env, "--app-name", "team-a", "--prefix", "p/", "--check", bucket=False)
+    assert result.returncode == 4
+    assert "team-a-LlmModelBucket" in result.stderr and result.stderr.rstrip().endswith("pass --bucket")
 
 
 def test_missing_bucket_is_one_line(env, s3, tmp_path):

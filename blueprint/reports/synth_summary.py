@@ -29,9 +29,7 @@ def _gib(value: float) -> str:
 
 
 def _sizing_line(s: Sizing) -> str:
-    per_gpu = s.gpu_memory_bytes / s.gpus_used / GIB
-    shown = f"{per_gpu:.0f}" if per_gpu == int(per_gpu) else f"{per_gpu:.1f}"
-    head = f"weights {_gib(s.weights_bytes)} on {s.gpus_used} GPUs x {shown} GiB ({_gib(s.usable_bytes)} usable)"
+    head = f"weights {_gib(s.weights_bytes)} on {s.gpus_used} GPUs x {_whole_or_tenths(s.gpu_memory_bytes / s.gpus_used / GIB)} GiB ({_gib(s.usable_bytes)} usable)"
     if not s.weights_fit:
         return f"{head}: the weights do NOT fit; use a larger instance or more GPUs"
     budget = f"KV cache {s.kv_bytes_per_token / 2**20:.2f} MiB/token, room for ~{s.kv_budget_tokens:,} tokens"
@@ -47,9 +45,9 @@ def _sizing_line(s: Sizing) -> str:
     return f"{head}; {budget}; {verdict}{note}"
 
 
-def _per_gpu_gib(instance: InstanceFacts) -> str:
-    per_gpu = instance.gpu_memory_mib_total / instance.gpus / 1024
-    return f"{per_gpu:.0f}" if per_gpu == int(per_gpu) else f"{per_gpu:.1f}"
+def _whole_or_tenths(value: float) -> str:
+    """`24` for 24 GiB, `22.4` for what the SDK reports per GPU of an ml.g5.48xlarge."""
+    return f"{value:.0f}" if value == int(value) else f"{value:.1f}"
 
 
 def _weights_line(variant: VariantSettings, config: AppConfig) -> str:
@@ -110,7 +108,7 @@ def render_summary(config: AppConfig) -> str:
         lines += [
             f"[{name}]",
             f"  image     {variant.image.framework} {variant.image.version}: {image.repository}:{image.tag} ({where})",
-            f"  instance  {variant.instance_count} x {variant.instance_type}: {instance.gpus} x {instance.gpu_model} of {_per_gpu_gib(instance)} GiB each",
+            f"  instance  {variant.instance_count} x {variant.instance_type}: {instance.gpus} x {instance.gpu_model} of {_whole_or_tenths(instance.gpu_memory_bytes / instance.gpus / GIB)} GiB each",
             f"  price     ~${price:,.2f}/hour, ~${price * HOURS_PER_MONTH:,.0f}/month always on",
             f"  tokens    {limits.token_summary}",
             f"  timeouts  model download {_seconds(variant.model_data_download_timeout_in_seconds)}, container start-up {_seconds(variant.container_startup_health_check_timeout_in_seconds)}",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from streaming_client.aws_errors import translate
+from streaming_client.aws_session import aws_session
 from streaming_client.engines import engine_of_image
 from streaming_client.errors import EndpointNotFound, EndpointNotInService, SmokeTestError, UsageError
 
@@ -124,6 +125,16 @@ def detect_variant(sagemaker: Any, description: dict) -> str | None:
         if engine is not None:
             return engine
     return None
+
+
+def connect(args: Any) -> tuple[Any, EndpointTarget]:
+    """The AWS session of a CLI's --profile/--region and the endpoint its --endpoint-name, --stack,
+    --variant and --app-name name (the smoke test's and the bench's common start)."""
+    session = aws_session(args.profile, args.region)
+    if session.region_name is None:
+        raise UsageError("no AWS region (set AWS_REGION or use --region)")
+    target = resolve_target(session, endpoint_name=args.endpoint_name, stack=args.stack, variant=args.variant, app_name=args.app_name)
+    return session, target
 
 
 def resolve_target(

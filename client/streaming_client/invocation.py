@@ -134,22 +134,17 @@ def stream_text(
             raise decoder.error
     except KeyboardInterrupt:
         # Ctrl-C mid-stream: what arrived so far goes with it, for the caller to report.
-        result.format = decoder.format
-        result.tokens_exact = decoder.tokens_exact
-        result.total_s = clock() - start
         raise Interrupted(f"interrupted after {result.output_tokens} output tokens", partial=result) from None
     except Exception as error:  # noqa: BLE001
         failure = translate(error, f"streaming from endpoint {endpoint}")
         if not isinstance(failure, StreamFailed):  # once the stream began, any failure is a stream failure
             failure = StreamFailed(str(failure))
-        result.format = decoder.format
-        result.tokens_exact = decoder.tokens_exact
-        result.total_s = clock() - start
         failure.partial = result
         raise failure from None
     finally:
+        # Whole or partial (a failure carries `result`): the figures of what arrived.
         stream.close()
-    result.format = decoder.format
-    result.tokens_exact = decoder.tokens_exact
-    result.total_s = clock() - start
+        result.format = decoder.format
+        result.tokens_exact = decoder.tokens_exact
+        result.total_s = clock() - start
     return result

@@ -22,7 +22,6 @@ from pathlib import Path
 
 from blueprint.reports.roofline import Roofline
 from streaming_client import endpoint_discovery, invocation, payloads
-from streaming_client.aws_session import aws_session
 from streaming_client.errors import SmokeTestError, UsageError
 from tools.llm_bench import report, runner, stats
 from tools.llm_bench.bounds import level_bound
@@ -140,17 +139,13 @@ def deployment_of(args: argparse.Namespace, fleet: endpoint_discovery.Fleet | No
 
 
 def run(args: argparse.Namespace) -> int:
-    session = aws_session(args.profile, args.region)
-    if session.region_name is None:
-        raise UsageError("no AWS region (set AWS_REGION or use --region)")
-    target = endpoint_discovery.resolve_target(
-        session, endpoint_name=args.endpoint_name, stack=args.stack, variant=args.variant, app_name=args.app_name
-    )
+    session, target = endpoint_discovery.connect(args)
     args.variant = args.variant or target.variant
     if args.variant not in ("tgi", "lmi"):
         raise UsageError(f"cannot tell which request {target.name} takes: pass --variant tgi or --variant lmi")
-    description = endpoint_discovery.describe_endpoint(session.client("sagemaker"), target.name)
-    deployment = deployment_of(args, endpoint_discovery.deployed_fleet(session.client("sagemaker"), description))
+    sagemaker = session.client("sagemaker")
+    description = endpoint_discovery.describe_endpoint(sagemaker, target.name)
+    deployment = deployment_of(args, endpoint_discovery.deployed_fleet(sagemaker, description))
     runtime = invocation.runtime_client(session)
     parameters = payloads.GenerationParameters(max_new_tokens=args.max_new_tokens)
     body = payloads.request_body(args.variant, payloads.llama2_chat_prompt(prompt_of(args.prompt_tokens)), parameters)

@@ -22,7 +22,6 @@ import sys
 from botocore.exceptions import BotoCoreError
 
 from streaming_client import endpoint_discovery, invocation, payloads
-from streaming_client.aws_session import aws_session
 from streaming_client.engines import APIS, ENGINES
 from streaming_client.errors import EndpointNotInService, Interrupted, SmokeTestError, StreamFailed, UsageError
 
@@ -88,12 +87,7 @@ def status(message: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    session = aws_session(args.profile, args.region)
-    if session.region_name is None:
-        raise UsageError("no AWS region (set AWS_REGION or use --region)")
-    target = endpoint_discovery.resolve_target(
-        session, endpoint_name=args.endpoint_name, stack=args.stack, variant=args.variant, app_name=args.app_name
-    )
+    session, target = endpoint_discovery.connect(args)
     sagemaker = session.client("sagemaker")
 
     if args.wait:
