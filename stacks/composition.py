@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import aws_cdk as cdk
 
-from blueprint.config.names import BUCKET_STACK_ID, ENDPOINT_STACK_IDS, prefixed
+from blueprint.config.names import BUCKET_STACK_ID, endpoint_stack_id, prefixed
 from blueprint.config.settings import AppConfig
 from stacks.llm_endpoint_stack import LlmEndpointStack
 from stacks.model_bucket_stack import ModelBucketStack
@@ -35,7 +35,7 @@ def compose(scope: cdk.App | cdk.Stage, config: AppConfig, *, smoke_test: SmokeT
     endpoint_stacks = {
         name: LlmEndpointStack(
             scope,
-            prefixed(config.app_name, ENDPOINT_STACK_IDS[name]),
+            prefixed(config.app_name, endpoint_stack_id(name)),
             config=config,
             variant=name,
             smoke_test=smoke_test,

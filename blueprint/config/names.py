@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 BUCKET_STACK_ID = "LlmModelBucket"
-ENDPOINT_STACK_IDS = {"tgi": "LlmEndpointTgi", "lmi": "LlmEndpointLmi"}
+ENDPOINT_STACK_PREFIX = "LlmEndpoint"
 PIPELINE_STACK_ID = "LlmDeliveryPipeline"
 # Stage construct ids: a stage's stacks are named <Stage>-<stack id>, e.g. Dev-LlmEndpointTgi.
 STAGE_IDS = {"dev": "Dev", "prod": "Prod"}
@@ -29,6 +29,13 @@ APP_NAME_MAX = 12
 def prefixed(app_name: str, name: str) -> str:
     """`name` as the app `app_name` calls it: `<app_name>-<name>`, or `name` without an app name."""
     return f"{app_name}-{name}" if app_name else name
+
+
+def endpoint_stack_id(deployment: str) -> str:
+    """The endpoint stack's id for deployment `deployment` (a `variants.<name>` key): `LlmEndpoint`
+    and the name's hyphen-separated words capitalized, so the seed's `tgi` keeps `LlmEndpointTgi`
+    and `qwen-vllm` becomes `LlmEndpointQwenVllm`. The streaming client derives it the same way."""
+    return ENDPOINT_STACK_PREFIX + "".join(word.capitalize() for word in deployment.split("-"))
 
 
 def smoke_test_role_name(app_name: str, stage: str, variant: str) -> str:
