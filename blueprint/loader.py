@@ -20,7 +20,8 @@ from typing import Any
 
 from blueprint.config.errors import ConfigError, Problem
 from blueprint.config.profiles import DEFAULT_PROFILE, PROFILES
-from blueprint.config.settings import AppConfig
+from blueprint.config.settings import AppConfig, ModelSettings, VariantSettings
+from blueprint.engines.registry import ENGINES
 from blueprint.validation import validate
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -77,25 +78,80 @@ def build_config(context: Mapping[str, Any]) -> AppConfig:
     data = copy.deepcopy(PROFILES[profile])
     data["profile"] = profile
     problems: list[Problem] = []
-    for key in sorted(ours):
-        _set_path(data, key, ours[key], problems)
-    config = _build(AppConfig, data, "", problems)
+    overrides = dict(_flatten(ours))
+    by_deployment: dict[str, dict[str, Any]] = {}
+    for key in sorted(overrides):
+        head, _, rest = key.partition(".")
+        if head != "variants":
+            _set_path(data, key, overrides[key], problems, AppConfig, "")
+        elif rest.count(".") == 0:
+            problems.append(Problem(key, overrides[key], "set one setting of a deployment, like variants.<name>.engine"))
+        else:
+            name, _, setting = rest.partition(".")
+            by_deployment.setdefault(name, {})[setting] = overrides[key]
+    config = _build(AppConfig, {k: v for k, v in data.items() if k != "variants"}, "", problems)
+    variants = _build_variants(data.get("variants", {}), by_deployment, config.model, problems)
     if problems:
         raise ConfigError(problems)
-    return config
+    return dataclasses.replace(config, variants=variants)
 
 
-def _set_path(data: dict, key: str, value: Any, problems: list[Problem]) -> None:
-    """Apply one dotted override, checking each segment against the settings classes."""
-    if isinstance(value, Mapping):
-        for sub, sub_value in value.items():
-            _set_path(data, f"{key}.{sub}", sub_value, problems)
-        return
-    cls: Any = AppConfig
+def _flatten(values: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """Nested maps of context (`{"variants": {"tgi": {...}}}`) as dotted keys."""
+    out: list[tuple[str, Any]] = []
+    for key, value in values.items():
+        if isinstance(value, Mapping):
+            out += _flatten(value, f"{prefix}{key}.")
+        else:
+            out.append((f"{prefix}{key}", value))
+    return out
+
+
+def _build_variants(
+    profile_variants: dict[str, dict], overrides: dict[str, dict[str, Any]], shared_model: ModelSettings, problems: list[Problem]
+) -> dict[str, VariantSettings]:
+    """Each deployment with its engine's settings class: the profile's, then new names in order.
+
+    The engine comes first (an override, the profile, or the deployment's name when that names an
+    engine), since it decides which settings the deployment has."""
+    variants: dict[str, VariantSettings] = {}
+    for name in [*profile_variants, *sorted(set(overrides) - set(profile_variants))]:
+        node = profile_variants.get(name, {})
+        own = overrides.get(name, {})
+        path = f"variants.{name}"
+        engine_name = own.get("engine", node.get("engine", name if name in ENGINES else None))
+        if engine_name not in ENGINES:
+            why = f"one of {', '.join(ENGINES)}"
+            if engine_name is None:
+                why = f"a deployment named {name!r} needs an engine: set {path}.engine to {why}"
+            problems.append(Problem(f"{path}.engine", engine_name, why))
+            continue
+        engine = ENGINES[engine_name]
+        node["engine"] = engine_name
+        for key in sorted(own):
+            _set_path(node, key, own[key], problems, engine.SETTINGS, f"{path}.")
+        own_model = _kwargs(ModelSettings, node.pop("model", {}), f"{path}.model.", problems)
+        variant = _build(engine.SETTINGS, node, f"{path}.", problems)
+        variants[name] = dataclasses.replace(variant, model=_deployment_model(shared_model, own_model))
+    return variants
+
+
+def _deployment_model(shared: ModelSettings, own: dict[str, Any]) -> ModelSettings:
+    """A deployment's model: the shared model.* with its own settings on top; another model id
+    inherits nothing (the shared facts and revision describe another model)."""
+    if own.get("id", shared.id) != shared.id:
+        return ModelSettings(**own)
+    return dataclasses.replace(shared, **own)
+
+
+def _set_path(data: dict, key: str, value: Any, problems: list[Problem], cls: Any, prefix: str) -> None:
+    """Apply one dotted override below settings class `cls`, checking each segment against the classes.
+
+    `prefix` is where `data` sits in the whole configuration (for the problem's path)."""
     node = data
     parts = key.split(".")
     for depth, part in enumerate(parts):
-        path = ".".join(parts[: depth + 1])
+        path = prefix + ".".join(parts[: depth + 1])
         if cls is dict:  # free-form maps (environment, options): the rest of the key is the name
             node[".".join(parts[depth:])] = value
             return
@@ -130,8 +186,6 @@ def _set_path(data: dict, key: str, value: Any, problems: list[Problem]) -> None
 
 def _unknown(path: str, value: Any, cls: Any, part: str) -> Problem:
     names = [f.name for f in dataclasses.fields(cls)]
-    if path.startswith("variants.") and path.count(".") == 1:
-        return Problem(path, value, f"unknown variant {part!r}; allowed: {', '.join(names)}")
     close = difflib.get_close_matches(part, names, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return Problem(path, value, f"unknown setting; allowed here: {', '.join(names)}{hint}")
@@ -139,6 +193,11 @@ def _unknown(path: str, value: Any, cls: Any, part: str) -> Problem:
 
 def _build(cls: Any, data: Mapping[str, Any], prefix: str, problems: list[Problem]) -> Any:
     """Instantiate dataclass `cls` from `data`, converting each value to its field type."""
+    return cls(**_kwargs(cls, data, prefix, problems))
+
+
+def _kwargs(cls: Any, data: Mapping[str, Any], prefix: str, problems: list[Problem]) -> dict[str, Any]:
+    """The fields of dataclass `cls` that `data` gives, each converted to its type."""
     kwargs = {}
     hints = _resolved_hints(cls)
     for f in dataclasses.fields(cls):
@@ -154,7 +213,7 @@ def _build(cls: Any, data: Mapping[str, Any], prefix: str, problems: list[Proble
             converted = _convert(raw, hint, path, problems)
             if converted is not _INVALID:
                 kwargs[f.name] = converted
-    return cls(**kwargs)
+    return kwargs
 
 
 _INVALID = object()

@@ -7,10 +7,10 @@ import re
 
 from blueprint.config.errors import Problem
 from blueprint.config.facts import ModelFacts, instance_facts, known_instance, known_instance_types, missing_model_facts, model_facts
-from blueprint.config.names import APP_NAME, APP_NAME_MAX
-from blueprint.config.settings import AppConfig, VariantSettings
-from blueprint.containers.environment import check_environment
-from blueprint.containers.registry import CONTAINERS
+from blueprint.config.names import APP_NAME, APP_NAME_MAX, endpoint_stack_id
+from blueprint.config.settings import AppConfig, ModelSettings, VariantSettings
+from blueprint.engines.environment import check_environment
+from blueprint.engines.registry import ENGINES
 from blueprint.images.image_catalog import find_image, known_versions
 
 TIMEOUT_RANGE = (60, 3600)
@@ -86,38 +86,93 @@ def validate(config: AppConfig) -> list[Problem]:
         problems.append(Problem("sizing.gpu_memory_utilization", config.sizing.gpu_memory_utilization, "a share of GPU memory in 0.5..1"))
     if not 0 <= config.sizing.runtime_overhead_gib_per_gpu <= 16:
         problems.append(Problem("sizing.runtime_overhead_gib_per_gpu", config.sizing.runtime_overhead_gib_per_gpu, "0..16 GiB"))
-    if not _REVISION.match(config.model.revision) or ".." in config.model.revision:
-        problems.append(
-            Problem("model.revision", config.model.revision, "a hub branch, tag or commit (letters, digits, ._-/, no empty or .. parts)")
-        )
-    if config.model.dtype_bytes not in (1, 2, 4):
-        problems.append(Problem("model.dtype_bytes", config.model.dtype_bytes, "1, 2 or 4 bytes per weight"))
-
-    problems_before_model = len(problems)
-    if not config.model.id.strip():
-        problems.append(Problem("model.id", config.model.id, "a Hugging Face hub model id like meta-llama/Llama-2-13b-chat-hf"))
-        return problems  # facts, prefixes and images all depend on the id
-    missing = missing_model_facts(config.model)
-    for name in missing:
-        problems.append(
-            Problem(
-                f"model.{name}",
-                None,
-                f"no facts for {config.model.id}: set model.{name} (or add the model to config/data/model_facts.json)",
-            )
-        )
-    for name, value in _positive_model_settings(config).items():
-        if value is not None and not (0 < value < math.inf):
-            problems.append(Problem(f"model.{name}", value, "must be a positive, finite number"))
-    if len(problems) > problems_before_model:
-        return problems  # variant checks need sound model facts
-
-    model = model_facts(config.model)
-    for name, variant in config.variants.enabled().items():
-        problems += _validate_variant(name, variant, config, model, region)
+    problems += _check_model("model", config.model)
+    problems += _check_deployment_names(config)
+    for name, variant in config.enabled_variants().items():
+        path = f"variants.{name}"
+        model_path = "model" if variant.model == config.model else f"{path}.model"
+        model_problems = _check_model(model_path, variant.model) if model_path != "model" else []
+        problems += model_problems
+        if model_problems or (model_path == "model" and any(p.path.startswith("model.") for p in problems)):
+            continue  # the deployment's checks need sound model facts
+        problems += _validate_variant(name, variant, config, model_facts(variant.model), region)
+    problems += _check_shared_prefix(config)
     if config.pipeline.enabled:
         problems += _check_pipeline(config, problems)
     return problems
+
+
+# Deployment names start stack ids, endpoint names and role names: lowercase words joined by hyphens.
+DEPLOYMENT_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+DEPLOYMENT_NAME_MAX = 24
+
+
+def _check_deployment_names(config: AppConfig) -> list[Problem]:
+    """Names that fit the stack, endpoint and role names derived from them, and derive distinct stack ids."""
+    problems = []
+    seen: dict[str, str] = {}
+    for name in config.variants:
+        if len(name) > DEPLOYMENT_NAME_MAX or not DEPLOYMENT_NAME.match(name):
+            problems.append(
+                Problem(
+                    f"variants.{name}",
+                    name,
+                    f"a deployment name is lowercase letters and digits in words joined by single hyphens, starting with a letter, "
+                    f"at most {DEPLOYMENT_NAME_MAX} characters (it names the stack {endpoint_stack_id(name)!r} and a smoke-test role)",
+                )
+            )
+            continue
+        stack = endpoint_stack_id(name)
+        if stack in seen:
+            problems.append(Problem(f"variants.{name}", name, f"derives the stack id {stack}, as deployment {seen[stack]!r} does; rename one"))
+        seen[stack] = name
+    return problems
+
+
+def _check_model(path: str, model: ModelSettings) -> list[Problem]:
+    """A model's id, revision and facts (the shared model.*, or a deployment's own)."""
+    problems = []
+    if not _REVISION.match(model.revision) or ".." in model.revision:
+        problems.append(
+            Problem(f"{path}.revision", model.revision, "a hub branch, tag or commit (letters, digits, ._-/, no empty or .. parts)")
+        )
+    if model.dtype_bytes not in (1, 2, 4):
+        problems.append(Problem(f"{path}.dtype_bytes", model.dtype_bytes, "1, 2 or 4 bytes per weight"))
+    if not model.id.strip():
+        problems.append(Problem(f"{path}.id", model.id, "a Hugging Face hub model id like meta-llama/Llama-2-13b-chat-hf"))
+        return problems  # facts, prefixes and images all depend on the id
+    for name in missing_model_facts(model):
+        problems.append(
+            Problem(
+                f"{path}.{name}",
+                None,
+                f"no facts for {model.id}: set {path}.{name} (or add the model to blueprint/config/data/model_facts.json)",
+            )
+        )
+    for name, value in _positive_model_settings(model).items():
+        if value is not None and not (0 < value < math.inf):
+            problems.append(Problem(f"{path}.{name}", value, "must be a positive, finite number"))
+    return problems
+
+
+def _check_shared_prefix(config: AppConfig) -> list[Problem]:
+    """One weights.s3_prefix cannot hold the staged weights of two models."""
+    if config.weights.s3_prefix is None:
+        return []
+    staged = {
+        v.model.id
+        for v in config.enabled_variants().values()
+        if v.weights_loading in ("s3", "s3-download")
+    }
+    if len(staged) > 1:
+        return [
+            Problem(
+                "weights.s3_prefix",
+                config.weights.s3_prefix,
+                f"deployments stage weights of {len(staged)} models ({', '.join(sorted(staged))}); unset it so each model gets models/<id>/<revision>/",
+            )
+        ]
+    return []
 
 
 def _is_clean_prefix(prefix: str) -> bool:
@@ -126,8 +181,7 @@ def _is_clean_prefix(prefix: str) -> bool:
     return all(_PREFIX_PART.match(p) and p not in {".", ".."} for p in parts)
 
 
-def _positive_model_settings(config: AppConfig) -> dict:
-    m = config.model
+def _positive_model_settings(m: ModelSettings) -> dict:
     return {
         "num_parameters": m.num_parameters,
         "num_layers": m.num_layers,
@@ -140,7 +194,7 @@ def _positive_model_settings(config: AppConfig) -> dict:
 
 def _validate_variant(name: str, variant: VariantSettings, config: AppConfig, model: ModelFacts, region: str | None) -> list[Problem]:
     path = f"variants.{name}"
-    container = CONTAINERS[name]
+    container = ENGINES[variant.engine]
     problems: list[Problem] = []
 
     image_ok = _check_image(path, variant, container.FRAMEWORKS, region, problems)
@@ -149,7 +203,7 @@ def _validate_variant(name: str, variant: VariantSettings, config: AppConfig, mo
             Problem(
                 f"{path}.weights_loading",
                 variant.weights_loading,
-                f"this variant loads weights by {' or '.join(container.WEIGHTS_LOADING)}",
+                f"the {variant.engine} engine loads weights by {' or '.join(container.WEIGHTS_LOADING)}",
             )
         )
 
@@ -200,10 +254,11 @@ def _validate_variant(name: str, variant: VariantSettings, config: AppConfig, mo
     elif variant.kms_key_arn is not None:
         problems += _check_same_place(f"{path}.kms_key_arn", variant.kms_key_arn, config, "SageMaker uses a key of the endpoint's region")
 
-    problems += check_environment(variant.environment, f"{path}.environment", container.SECRET_SETTING)
+    secret = f"{path}.{container.SECRET_SETTING}" if container.SECRET_SETTING else None
+    problems += check_environment(variant.environment, f"{path}.environment", secret)
 
     if instance is not None and image_ok:
-        problems += container.validate(variant, config, instance, model)
+        problems += container.validate(path, variant, instance, model)
     return problems
 
 
@@ -360,7 +415,7 @@ TRAFFIC_ROUTING = ("all-at-once", "canary", "linear")
 def _check_image(path: str, variant: VariantSettings, frameworks: tuple[str, ...], region: str | None, problems: list[Problem]) -> bool:
     framework, version = variant.image.framework, variant.image.version
     if framework not in frameworks:
-        problems.append(Problem(f"{path}.image.framework", framework, f"this variant runs {' or '.join(frameworks)}"))
+        problems.append(Problem(f"{path}.image.framework", framework, f"the {variant.engine} engine runs {' or '.join(frameworks)}"))
         return False
     entry = find_image(framework, version)
     if entry is None:

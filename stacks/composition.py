@@ -20,7 +20,7 @@ class ComposedApp:
 
 
 def compose(scope: cdk.App | cdk.Stage, config: AppConfig, *, smoke_test: SmokeTestAccess | None = None) -> ComposedApp:
-    """The bucket stack and one endpoint stack per enabled variant, in `config`'s environment.
+    """The bucket stack and one endpoint stack per enabled deployment, in `config`'s environment.
 
     `smoke_test`: in a pipeline stage, each endpoint stack adds a role the pipeline assumes to test it.
     """
@@ -40,9 +40,9 @@ def compose(scope: cdk.App | cdk.Stage, config: AppConfig, *, smoke_test: SmokeT
             variant=name,
             smoke_test=smoke_test,
             env=env,
-            description=f"LLM streaming endpoint, {name} variant ({config.model.id})",
+            description=f"LLM streaming endpoint, {name} variant ({variant.model.id})",
         )
-        for name in config.variants.enabled()
+        for name, variant in config.enabled_variants().items()
     }
     for stack in endpoint_stacks.values():
         # Deploy order only: endpoints read weights from the bucket, by name, not by reference.

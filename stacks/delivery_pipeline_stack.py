@@ -151,7 +151,7 @@ class DeliveryPipelineStack(cdk.Stack):
         # The client alone (boto3 and its console scripts), not the CDK app's requirements.
         commands = ["python3 -m venv .venv", ".venv/bin/pip install --quiet ./client"]
         for variant, stack in stage.composed.endpoint_stacks.items():
-            key = variant.upper()
+            key = variant.upper().replace("-", "_")  # an environment variable name
             stage_role = role_arn(self.partition, settings.account, smoke_test_role_name(self.app_name, name, variant))
             self.smoke_test_runner.add_to_policy(iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[stage_role]))
             outputs[f"{key}_ENDPOINT"] = stack.endpoint_name_output
@@ -165,7 +165,7 @@ class DeliveryPipelineStack(cdk.Stack):
                 f"aws configure set profile.smoke-{variant}.role_arn {stage_role}",
                 f"aws configure set profile.smoke-{variant}.credential_source EcsContainer",
                 # A non-zero exit (bad answer, endpoint not InService, stream error) fails the action.
-                f'.venv/bin/llm-smoke-test --endpoint-name "${key}_ENDPOINT" --variant {variant} '
+                f'.venv/bin/llm-smoke-test --endpoint-name "${key}_ENDPOINT" --engine {stack.engine} '
                 f"--profile smoke-{variant} --region {settings.region} --max-new-tokens {SMOKE_TEST_MAX_NEW_TOKENS} --json",
                 # Then what CloudFormation cannot tell: the endpoint runs this deployment's config
                 # (not a silently rolled-back one), and its alarms can reach the topic.

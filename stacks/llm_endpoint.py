@@ -16,7 +16,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from blueprint.config.settings import DeploymentSettings
-from blueprint.containers.container_spec import ContainerSpec
+from blueprint.engines.container_spec import ContainerSpec
 from stacks.checkov_skips import skip_checkov
 from stacks.container_image import resolve_image
 from stacks.execution_role import SageMakerExecutionRole

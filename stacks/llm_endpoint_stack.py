@@ -1,4 +1,4 @@
-"""Stateless stack of one serving variant: execution role, Model, EndpointConfig, Endpoint."""
+"""Stateless stack of one deployment: execution role, Model, EndpointConfig, Endpoint."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from constructs import Construct
 
 from blueprint.config.facts import known_instance
 from blueprint.config.settings import AppConfig
-from blueprint.containers.registry import CONTAINERS
+from blueprint.engines.registry import ENGINES
 from blueprint.images.image_catalog import known_image
 from blueprint.validation import image_cuda
 from stacks.endpoint_monitoring import EndpointMonitoring
@@ -28,19 +28,20 @@ def default_endpoint_name(stack_name: str) -> str:
 
 
 class LlmEndpointStack(cdk.Stack):
-    """Serves variant `variant` of `config`; can be destroyed and recreated freely."""
+    """Serves deployment `variant` (a `variants.<name>` key) of `config`; can be destroyed and recreated freely."""
 
     def __init__(
         self, scope: Construct, id: str, *, config: AppConfig, variant: str, smoke_test: SmokeTestAccess | None = None, **kwargs
     ) -> None:
         super().__init__(scope, id, **kwargs)
-        settings = getattr(config.variants, variant)
-        prefix = config.weights_s3_prefix()
+        settings = config.variants[variant]
+        engine = ENGINES[settings.engine]
+        self.engine = settings.engine
+        prefix = config.weights_s3_prefix(settings.model)
         model_bucket = s3.Bucket.from_bucket_name(self, "ModelBucket", model_bucket_name(self, config.bucket_name_prefix()))
         instance = known_instance(settings.instance_type)
-        container = CONTAINERS[variant].container_spec(
+        container = engine.container_spec(
             settings,
-            config,
             known_image(settings.image.framework, settings.image.version),
             instance,
             f"s3://{model_bucket.bucket_name}/{prefix}",
@@ -134,6 +135,10 @@ class LlmEndpointStack(cdk.Stack):
                 )
         self.variant_name_output = cdk.CfnOutput(self, "VariantName", value=settings.variant_name)
         self.serving_variant_output = cdk.CfnOutput(
-            self, "ServingVariant", value=variant, description="tgi or lmi: which container serves the endpoint"
+            self, "ServingVariant", value=variant, description="The deployment's name in the app (variants.<name>)"
+        )
+        # What the smoke test and the bench read to speak the endpoint's request format.
+        self.serving_engine_output = cdk.CfnOutput(
+            self, "ServingEngine", value=settings.engine, description="The engine serving the endpoint (blueprint/engines/registry.py)"
         )
         self.region_output = cdk.CfnOutput(self, "Region", value=self.region)

@@ -9,8 +9,8 @@ import pytest
 
 from blueprint.config.facts import instance_facts, model_facts
 from blueprint.config.settings import AppConfig, ImageSettings, LmiVariantSettings, ModelSettings, TgiVariantSettings
-from blueprint.containers import lmi, tgi
-from blueprint.containers.container_spec import MODEL_DIR, SecretReference
+from blueprint.engines import lmi, tgi
+from blueprint.engines.container_spec import MODEL_DIR, SecretReference
 from blueprint.images.image_catalog import find_image
 
 G5_12 = instance_facts("ml.g5.12xlarge")  # 4 GPUs

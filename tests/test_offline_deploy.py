@@ -22,7 +22,7 @@ from pathlib import Path
 import botocore.exceptions
 import pytest
 
-from blueprint.containers import lmi, serving_properties
+from blueprint.engines import lmi, serving_properties
 from blueprint.images.image_catalog import find_image
 from blueprint.loader import load_config
 from tests.aws_emulator import ACCOUNT, REGION, MotoServer, detach_managed_policies

@@ -9,7 +9,7 @@ import tarfile
 
 import pytest
 
-from blueprint.containers import serving_properties
+from blueprint.engines import serving_properties
 from tests.conftest import ROOT, build_app
 
 SEED_FILE = ROOT / "model_artifacts/lmi/llama2-13b-seed/serving.properties"

@@ -481,7 +481,7 @@ def test_an_answer_without_text_fails_the_smoke_test(aws_env, capsys, parts, con
 
 def test_the_client_recognizes_every_image_the_app_deploys_as_its_engine():
     # The client installs without the app: its engine markers must match the app's image table.
-    from blueprint.containers.registry import CONTAINERS
+    from blueprint.engines.registry import CONTAINERS
     from blueprint.images.image_catalog import load_table
     from streaming_client.engines import ENGINES, engine_of_image
 

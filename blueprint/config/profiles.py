@@ -42,9 +42,9 @@ _SEED: dict[str, Any] = {
     },
 }
 
-# The same model on current images: TGI 3 (which reads MAX_INPUT_TOKENS and HF_TOKEN and sizes
+# The seed's model on current images: TGI 3 (which reads MAX_INPUT_TOKENS and HF_TOKEN and sizes
 # its batch from free memory) and LMI with the vLLM engine (lmi-dist and engine=MPI are gone).
-_CURRENT: dict[str, Any] = {
+_LLAMA2_CURRENT: dict[str, Any] = {
     "model": {"id": "meta-llama/Llama-2-13b-chat-hf"},
     "variants": {
         "tgi": {
@@ -61,6 +61,32 @@ _CURRENT: dict[str, Any] = {
             "inference_ami_version": "al2023-ami-sagemaker-inference-gpu-4-1",
             "serving_properties": "lmi/current/serving.properties",
         },
+    },
+}
+
+# What a team would pick in late 2026: an open-licence model (Apache-2.0, not gated: no hub token,
+# no licence to accept) on the two engines Hugging Face and AWS now ship for SageMaker, through
+# AWS's images (the newest engine versions in the SDK registry; their entrypoints are public).
+# Qwen3-14B in bf16 (29.6 GB) is sharded over the four A10G of the seed's instance, leaving room
+# for KV cache of 8k-token requests (README, "The current profile").
+_OPEN_MODEL_ENGINE: dict[str, Any] = {
+    "instance_type": "ml.g5.12xlarge",
+    "instance_count": 1,
+    "variant_name": "AllTraffic",
+    "model_data_download_timeout_in_seconds": 3600,
+    "container_startup_health_check_timeout_in_seconds": 3600,
+    # CUDA 13.0 images: NVIDIA driver 580.
+    "inference_ami_version": "al2023-ami-sagemaker-inference-gpu-4-1",
+    "tensor_parallel_size": 4,
+    "max_model_len": 8192,
+    # Requests batched at once: the KV cache holds ~40 of the longest, many more of typical length.
+    "max_num_seqs": 64,
+}
+_CURRENT: dict[str, Any] = {
+    "model": {"id": "Qwen/Qwen3-14B"},
+    "variants": {
+        "vllm": {**_OPEN_MODEL_ENGINE, "image": {"framework": "vllm", "version": "0.30.0"}},
+        "sglang": {**_OPEN_MODEL_ENGINE, "image": {"framework": "sglang", "version": "0.5.20"}},
     },
 }
 
@@ -82,6 +108,7 @@ _STAGED: dict[str, Any] = {
 PROFILES: dict[str, dict] = {
     "llama2-13b-seed": _SEED,
     "current": _CURRENT,
+    "llama2-13b-current": _LLAMA2_CURRENT,
     "llama2-13b-staged": _STAGED,
 }
 

@@ -135,10 +135,21 @@ class DeploymentSettings:
 
 @dataclass(frozen=True)
 class VariantSettings:
-    """What every serving variant has: image, instances, timeouts, endpoint."""
+    """What every deployment has, whatever its engine: image, instances, timeouts, endpoint.
 
-    # False: no endpoint stack for this variant.
+    A deployment is `variants.<name>`: any name of lowercase words joined by hyphens, with an
+    engine; a deployment named after an engine (the seed's `tgi` and `lmi`) runs that engine unless
+    it says otherwise. Each engine adds its own settings (blueprint/engines/<engine>.py).
+    """
+
+    # The serving engine: tgi, lmi, vllm or sglang (blueprint/engines/registry.py); default: the
+    # deployment's name when that names an engine.
+    engine: str = ""
+    # False: no endpoint stack for this deployment.
     enabled: bool = True
+    # This deployment's model: the top-level model.* settings, overridden key by key here. A
+    # different model.id starts from that model's own facts (nothing else is inherited).
+    model: ModelSettings = field(default_factory=ModelSettings)
     image: ImageSettings = field(default_factory=ImageSettings)
     instance_type: str = "ml.g5.12xlarge"  # a GPU instance of data/instance_types.json
     instance_count: int = 1  # instances at creation (within autoscaling's min..max when it is on)
@@ -157,57 +168,11 @@ class VariantSettings:
     kms_key_arn: str | None = None  # customer managed key of the EBS volume (not on NVMe families)
     # Extra container environment; plain values only (secrets are rejected).
     environment: dict[str, str] = field(default_factory=dict)
-    # How the container gets the weights; each variant class sets its default and allowed values.
+    # How the container gets the weights; each engine sets its default and allowed values.
     weights_loading: str = ""
     autoscaling: AutoscalingSettings = field(default_factory=AutoscalingSettings)
     alarms: AlarmSettings = field(default_factory=AlarmSettings)
     deployment: DeploymentSettings = field(default_factory=DeploymentSettings)
-
-
-@dataclass(frozen=True)
-class TgiVariantSettings(VariantSettings):
-    """Hugging Face LLM inference container (text-generation-inference)."""
-
-    # hub: the container downloads the weights from the hub at start-up (the recipe; needs the token).
-    # s3: SageMaker mounts the staged weights at /opt/ml/model, network isolation on, no token.
-    weights_loading: str = "hub"
-    # default: all GPUs of the instance (TGI shards the model across SM_NUM_GPUS GPUs).
-    num_gpus: int | None = None
-    # Prompt tokens, and prompt plus generated tokens, per request (MAX_INPUT_LENGTH or
-    # MAX_INPUT_TOKENS by image version, MAX_TOTAL_TOKENS); default: TGI's defaults.
-    max_input_tokens: int | None = None
-    max_total_tokens: int | None = None  # prompt plus generated tokens per request
-    # default: unset, so TGI sizes the batch from free GPU memory at start-up.
-    max_batch_total_tokens: int | None = None
-    # Name or ARN of a Secrets Manager secret holding the hub token (never the token itself).
-    hub_token_secret: str | None = None
-    # Key of the token when the secret holds JSON key/value pairs; default: the whole secret string.
-    hub_token_secret_json_field: str | None = None
-
-
-@dataclass(frozen=True)
-class LmiVariantSettings(VariantSettings):
-    """Large Model Inference container (DJL Serving), configured by a serving.properties file."""
-
-    # s3-download: the container copies the staged weights from S3 itself (the recipe's
-    # option.model_id=s3://...). s3: SageMaker mounts them at /opt/ml/model, network isolation on.
-    weights_loading: str = "s3-download"
-    # Path below model_artifacts/ of the reviewed serving.properties this variant packs.
-    serving_properties: str = "lmi/llama2-13b-seed/serving.properties"
-    # Overrides of `option.<name>` keys of that file, e.g. options.max_rolling_batch_size=32.
-    options: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Variants:
-    """The serving variants; each has its own endpoint stack."""
-
-    tgi: TgiVariantSettings = field(default_factory=TgiVariantSettings)
-    lmi: LmiVariantSettings = field(default_factory=LmiVariantSettings)
-
-    def enabled(self) -> dict[str, VariantSettings]:
-        """Enabled variants by name, in a stable order."""
-        return {name: v for name, v in (("tgi", self.tgi), ("lmi", self.lmi)) if v.enabled}
 
 
 @dataclass(frozen=True)
@@ -280,16 +245,18 @@ class AppConfig:
     bucket: BucketSettings = field(default_factory=BucketSettings)
     weights: WeightsSettings = field(default_factory=WeightsSettings)
     sizing: SizingSettings = field(default_factory=SizingSettings)
-    variants: Variants = field(default_factory=Variants)
+    # The deployments by name, each with its own endpoint stack (see VariantSettings).
+    variants: dict[str, VariantSettings] = field(default_factory=dict)
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
 
     def for_stage(self, stage: StageSettings) -> AppConfig:
         """This configuration in a pipeline stage: the stage's account, region and traffic shifting."""
-        variants = self.variants
-        for name in ("tgi", "lmi"):
-            variant = getattr(variants, name)
-            deployment = dataclasses.replace(variant.deployment, traffic_routing=stage.routing_for(variant))
-            variants = dataclasses.replace(variants, **{name: dataclasses.replace(variant, deployment=deployment)})
+        variants = {
+            name: dataclasses.replace(
+                variant, deployment=dataclasses.replace(variant.deployment, traffic_routing=stage.routing_for(variant))
+            )
+            for name, variant in self.variants.items()
+        }
         return dataclasses.replace(
             self, account=stage.account, region=stage.region, variants=variants, pipeline=PipelineSettings(enabled=False)
         )
@@ -298,8 +265,13 @@ class AppConfig:
         """The model bucket's name before `-<account>-<region>`."""
         return prefixed(self.app_name, self.bucket.name_prefix)
 
-    def weights_s3_prefix(self) -> str:
-        """S3 key prefix (ending in '/') of the staged weights in the model bucket."""
+    def enabled_variants(self) -> dict[str, VariantSettings]:
+        """The deployments that get an endpoint stack, by name, in the profile's order."""
+        return {name: variant for name, variant in self.variants.items() if variant.enabled}
+
+    def weights_s3_prefix(self, model: ModelSettings | None = None) -> str:
+        """S3 key prefix (ending in '/') of `model`'s staged weights (default: the top-level model)."""
         if self.weights.s3_prefix:
             return self.weights.s3_prefix.rstrip("/") + "/"
-        return f"models/{self.model.id}/{self.model.revision}/"
+        model = model or self.model
+        return f"models/{model.id}/{model.revision}/"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from blueprint.config.facts import GIB, InstanceFacts, ModelFacts
 from blueprint.config.settings import SizingSettings
-from blueprint.containers.container_spec import ServingLimits
+from blueprint.engines.container_spec import ServingLimits
 
 # TGI and vLLM allocate KV cache in blocks; suggestions are rounded down to whole KiB of tokens.
 SUGGESTION_STEP = 1024
@@ -43,7 +43,7 @@ def size(instance: InstanceFacts, model: ModelFacts, sizing: SizingSettings, lim
     gpus_used = limits.gpus_used
     per_gpu = instance.gpu_memory_bytes / instance.gpus
     memory = per_gpu * gpus_used
-    usable = memory * sizing.gpu_memory_utilization - sizing.runtime_overhead_gib_per_gpu * GIB * gpus_used
+    usable = memory * (limits.memory_fraction or sizing.gpu_memory_utilization) - sizing.runtime_overhead_gib_per_gpu * GIB * gpus_used
     return Sizing(
         gpus_used=gpus_used,
         gpu_memory_bytes=memory,

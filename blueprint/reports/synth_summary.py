@@ -1,11 +1,11 @@
-"""The short per-variant summary `cdk synth` prints: image, instance, price, limits, sizing."""
+"""The short per-deployment summary `cdk synth` prints: image, instance, price, limits, sizing."""
 
 from __future__ import annotations
 
 from blueprint.config.facts import GIB, InstanceFacts, known_instance, model_facts, price_table_note
 from blueprint.config.settings import AppConfig, VariantSettings
-from blueprint.containers.container_spec import ServingLimits
-from blueprint.containers.registry import CONTAINERS
+from blueprint.engines.container_spec import ServingLimits
+from blueprint.engines.registry import ENGINES
 from blueprint.images.image_catalog import known_image
 from blueprint.reports.roofline import bounds
 from blueprint.reports.sizing import Sizing, size
@@ -13,15 +13,16 @@ from blueprint.reports.sizing import Sizing, size
 HOURS_PER_MONTH = 730
 
 
-def variant_limits(name: str, variant: VariantSettings, config: AppConfig) -> ServingLimits:
+def variant_limits(name: str, variant: VariantSettings) -> ServingLimits:
+    """How deployment `name`'s engine uses the GPUs (its engine module says)."""
     instance = known_instance(variant.instance_type)
-    return CONTAINERS[name].serving_limits(variant, config, instance, model_facts(config.model))
+    return ENGINES[variant.engine].serving_limits(f"variants.{name}", variant, instance, model_facts(variant.model))
 
 
 def variant_sizing(name: str, variant: VariantSettings, config: AppConfig, limits: ServingLimits | None = None) -> Sizing:
-    """Sizing of one variant from the limits its container module reports."""
-    limits = limits or variant_limits(name, variant, config)
-    return size(known_instance(variant.instance_type), model_facts(config.model), config.sizing, limits)
+    """Sizing of one deployment from the limits its engine reports."""
+    limits = limits or variant_limits(name, variant)
+    return size(known_instance(variant.instance_type), model_facts(variant.model), config.sizing, limits)
 
 
 def _gib(value: float) -> str:
@@ -53,14 +54,14 @@ def _whole_or_tenths(value: float) -> str:
 def _weights_line(variant: VariantSettings, config: AppConfig) -> str:
     """Where the weights come from, and what that means for the network and the hub token."""
     bucket = f"{config.bucket_name_prefix()}-{config.account or '<account>'}-{config.region or '<region>'}"
-    where = f"s3://{bucket}/{config.weights_s3_prefix()}"
+    where = f"s3://{bucket}/{config.weights_s3_prefix(variant.model)}"
     if variant.weights_loading == "s3":
         return f"s3: SageMaker mounts {where} read-only; network isolation on, no hub token reaches the endpoint"
     if variant.weights_loading == "s3-download":
         return f"s3-download: the container copies {where} at start-up; network on"
     secret = getattr(variant, "hub_token_secret", None)
     token = f"hub token from Secrets Manager secret {secret}" if secret else "no hub token"
-    return f"hub: the container downloads {config.model.id}@{config.model.revision} at start-up; network on, {token}"
+    return f"hub: the container downloads {variant.model.id}@{variant.model.revision} at start-up; network on, {token}"
 
 
 def _host_line(variant: VariantSettings) -> str:
@@ -81,9 +82,10 @@ def _idle_gpus_lines(instance: InstanceFacts, limits: ServingLimits, price_per_h
     ]
 
 
-def _bounds_lines(instance: InstanceFacts, config: AppConfig, limits: ServingLimits, sizing: Sizing, instances: int) -> list[str]:
+def _bounds_lines(instance: InstanceFacts, variant: VariantSettings, limits: ServingLimits, sizing: Sizing) -> list[str]:
     """The roofline bounds (blueprint/reports/roofline.py): no engine can be faster or cheaper."""
-    model = model_facts(config.model)
+    model = model_facts(variant.model)
+    instances = variant.instance_count
     context = limits.context_tokens or model.max_position_embeddings
     input_tokens = limits.input_tokens or context // 2
     found = bounds(instance, model, sizing.gpus_used, sizing.kv_budget_tokens, context, input_tokens, instances)
@@ -94,19 +96,20 @@ def _bounds_lines(instance: InstanceFacts, config: AppConfig, limits: ServingLim
 
 
 def render_summary(config: AppConfig) -> str:
-    lines = [f"LLM endpoints: profile {config.profile}, model {config.model.id} (prices: {price_table_note()})"]
-    enabled = config.variants.enabled()
+    enabled = config.enabled_variants()
+    models = sorted({variant.model.id for variant in enabled.values()}) or [config.model.id]
+    lines = [f"LLM endpoints: profile {config.profile}, model {', '.join(models)} (prices: {price_table_note()})"]
     if not enabled:
-        lines.append("  no variant enabled: only the model bucket stack")
+        lines.append("  no deployment enabled: only the model bucket stack")
     for name, variant in enabled.items():
         instance = known_instance(variant.instance_type)
         image = known_image(variant.image.framework, variant.image.version)
         where = config.region or f"deploy-time region, {len(image.regions)} regions mapped"
         price = instance.price_per_hour * variant.instance_count
-        limits = variant_limits(name, variant, config)
+        limits = variant_limits(name, variant)
         sizing = variant_sizing(name, variant, config, limits)
         lines += [
-            f"[{name}]",
+            f"[{name}]" if name == variant.engine and variant.model == config.model else f"[{name}] {variant.engine}, {variant.model.id}",
             f"  image     {variant.image.framework} {variant.image.version}: {image.repository}:{image.tag} ({where})",
             f"  instance  {variant.instance_count} x {variant.instance_type}: {instance.gpus} x {instance.gpu_model} of {_whole_or_tenths(instance.gpu_memory_bytes / instance.gpus / GIB)} GiB each",
             f"  price     ~${price:,.2f}/hour, ~${price * HOURS_PER_MONTH:,.0f}/month always on",
@@ -116,7 +119,7 @@ def render_summary(config: AppConfig) -> str:
             f"  host      {_host_line(variant)}",
             f"  sizing    {_sizing_line(sizing)}",
             *_idle_gpus_lines(instance, limits, price),
-            *_bounds_lines(instance, config, limits, sizing, variant.instance_count),
+            *_bounds_lines(instance, variant, limits, sizing),
         ]
     if config.pipeline.enabled:
         lines.append(_pipeline_line(config))

@@ -116,20 +116,21 @@ def deployment_of(args: argparse.Namespace, fleet: endpoint_discovery.Fleet | No
     """The endpoint's instances (or --instance-type/--instance-count), and the app's model and
     engine settings for --variant (blueprint/config): the bound assumes the app deployed it."""
     from blueprint.config.facts import instance_facts, model_facts
-    from blueprint.containers.registry import CONTAINERS
+    from blueprint.engines.registry import ENGINES
     from blueprint.loader import load_project_config
     from blueprint.reports.roofline import gpu_model
     from blueprint.reports.sizing import size
 
     config = load_project_config()
-    settings = getattr(config.variants, args.variant)
-    instance_type = args.instance_type or (fleet.instance_type if fleet else settings.instance_type)
+    settings = config.variants.get(args.variant or "")
+    instance_type = args.instance_type or (fleet.instance_type if fleet else settings.instance_type if settings else "")
     instances = args.instance_count or (fleet.instances if fleet else 1)
     facts = instance_facts(instance_type)
-    if facts is None:
-        return Deployment(instance_type, instances, None, None, 0, 0)
-    model = model_facts(config.model)
-    limits = CONTAINERS[args.variant].serving_limits(settings, config, facts, model)
+    if facts is None or settings is None:  # no price, or no deployment of the app to bound
+        price = facts.price_per_hour * instances if facts else None
+        return Deployment(instance_type, instances, price, None, 0, 0)
+    model = model_facts(settings.model)
+    limits = ENGINES[settings.engine].serving_limits(f"variants.{args.variant}", settings, facts, model)
     gpus = min(limits.gpus_used, facts.gpus)
     gpu = gpu_model(facts.gpu_model)
     roof = Roofline(model, gpu, gpus) if gpu and gpus else None

@@ -37,6 +37,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     doc = __doc__.split("\n\n")
     parser = argparse.ArgumentParser(description=doc[0], epilog="\n\n".join(doc[1:]), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile-name", help="app profile whose model to stage (default: cdk.json's)")
+    parser.add_argument(
+        "--variant", metavar="NAME", help="stage the model of deployment variants.NAME (default: the profile's top-level model.*)"
+    )
     parser.add_argument("--model-id", help="hub repo id (default: the profile's model.id)")
     parser.add_argument("--revision", help="hub revision, pin a commit (default: the profile's model.revision)")
     parser.add_argument("--source-dir", type=Path, help="stage this directory instead of downloading from the hub")
@@ -89,14 +92,17 @@ def hub_token(args: argparse.Namespace, session) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     config = load_project_config(args.profile_name)  # model and prefix as the stacks see them
-    model_id = args.model_id or config.model.id
-    revision = args.revision or config.model.revision
+    if args.variant is not None and args.variant not in config.variants:
+        raise UsageError(f"--variant {args.variant}: no such deployment in profile {config.profile}; have: {', '.join(config.variants)}")
+    model = config.variants[args.variant].model if args.variant else config.model
+    model_id = args.model_id or model.id
+    revision = args.revision or model.revision
     if args.prefix:
         prefix = args.prefix.rstrip("/") + "/"
     elif args.model_id or args.revision:
         prefix = f"models/{model_id}/{revision}/"
     else:
-        prefix = config.weights_s3_prefix()
+        prefix = config.weights_s3_prefix(model)
     session = aws_session(args.profile, args.region)
     s3 = session.client("s3")
     bucket = resolve_bucket(args, session)

@@ -1,4 +1,4 @@
-"""The LMI variant's container: DJL Serving configured by a reviewed `serving.properties`.
+"""The LMI engine: DJL Serving (Large Model Inference) configured by a reviewed `serving.properties`.
 
 Which engines and rolling-batch backends a `serving.properties` may name depends on the image
 generation: LMI v15 (djl-serving 0.33.0) removed lmi-dist, and its vLLM images run engine=Python.
@@ -9,25 +9,28 @@ from __future__ import annotations
 import functools
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.version import Version
 
 from blueprint.config.errors import Problem
 from blueprint.config.facts import InstanceFacts, ModelFacts
-from blueprint.config.settings import AppConfig, LmiVariantSettings, VariantSettings
-from blueprint.containers import serving_properties
-from blueprint.containers.container_spec import MODEL_DIR, ContainerSpec, ModelDataArchive, ServingLimits, settings_of
-from blueprint.containers.environment import REDACTED, check_managed_names, is_secret_name, looks_like_secret_value
-from blueprint.containers.model_fit import check_context_length, check_shard_degree
+from blueprint.config.settings import VariantSettings
+from blueprint.engines import serving_properties
+from blueprint.engines.container_spec import MODEL_DIR, ContainerSpec, ModelDataArchive, ServingLimits, settings_of
+from blueprint.engines.environment import REDACTED, check_managed_names, is_secret_name, looks_like_secret_value
+from blueprint.engines.model_fit import check_context_length, check_shard_degree
 from blueprint.images.image_catalog import ImageEntry
 
+NAME = "lmi"
 FRAMEWORKS: tuple[str, ...] = ("djl-deepspeed", "djl-lmi")
 WEIGHTS_LOADING: tuple[str, ...] = ("s3-download", "s3")
-SETTINGS_PATH = "variants.lmi"
 # LMI reads staged weights from S3: it takes no secret.
 SECRET_SETTING: str | None = None
+# The recipe's request (`inputs`, `parameters`) answered in JSON lines; the vLLM-era images also
+# answer the chat API (the client's --api chat).
+API = "generate"
 # DJL Serving's default option.max_rolling_batch_size.
 DEFAULT_MAX_ROLLING_BATCH_SIZE = 32
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -38,6 +41,22 @@ BUILD_DIR = Path(tempfile.gettempdir()) / "llm-endpoints-lmi-code"
 _DIGITS = re.compile(r"[0-9]+")
 _VLLM_ERA_SINCE = Version("0.33.0")
 _MAX_MODEL_LEN_SINCE = Version("0.26.0")
+
+
+@dataclass(frozen=True)
+class LmiSettings(VariantSettings):
+    """Large Model Inference container (DJL Serving), configured by a serving.properties file."""
+
+    # s3-download: the container copies the staged weights from S3 itself (the recipe's
+    # option.model_id=s3://...). s3: SageMaker mounts them at /opt/ml/model, network isolation on.
+    weights_loading: str = "s3-download"
+    # Path below model_artifacts/ of the reviewed serving.properties this deployment packs.
+    serving_properties: str = "lmi/llama2-13b-seed/serving.properties"
+    # Overrides of `option.<name>` keys of that file, e.g. options.max_rolling_batch_size=32.
+    options: dict[str, str] = field(default_factory=dict)
+
+
+SETTINGS = LmiSettings
 
 
 @dataclass(frozen=True)
@@ -63,13 +82,13 @@ def generation(framework: str, version: str) -> LmiGeneration:
     return LmiGeneration(f"{framework} {version}", frozenset(engines), frozenset(batches), False, v >= _MAX_MODEL_LEN_SINCE)
 
 
-def properties_file(settings: LmiVariantSettings) -> Path | None:
+def properties_file(settings: LmiSettings) -> Path | None:
     """The file `serving_properties` names, if it is a file below model_artifacts/."""
     path = (MODEL_ARTIFACTS / settings.serving_properties).resolve()
     return path if path.is_relative_to(MODEL_ARTIFACTS) and path.is_file() else None
 
 
-def read_properties(settings: LmiVariantSettings) -> dict[str, str]:
+def read_properties(settings: LmiSettings) -> dict[str, str]:
     """The variant's serving.properties with its option overrides applied (read once per synth)."""
     return dict(_read_properties(settings.serving_properties, tuple(sorted(settings.options.items()))))
 
@@ -92,10 +111,9 @@ def tensor_parallel_degree(properties: dict[str, str], instance: InstanceFacts) 
     return instance.gpus if value == "max" else whole_number(value)
 
 
-def validate(settings: VariantSettings, config: AppConfig, instance: InstanceFacts, model: ModelFacts) -> list[Problem]:
-    """Problems of the serving.properties (after overrides) for this image and instance."""
-    settings = settings_of(LmiVariantSettings, settings)
-    path = SETTINGS_PATH
+def validate(path: str, settings: VariantSettings, instance: InstanceFacts, model: ModelFacts) -> list[Problem]:
+    """Problems of deployment `path`'s serving.properties (after overrides) for its image and instance."""
+    settings = settings_of(LmiSettings, settings)
     file_path = f"{path}.serving_properties"
     if properties_file(settings) is None:
         return [Problem(file_path, settings.serving_properties, f"no such file below model_artifacts/ (have: {', '.join(_known_files())})")]
@@ -176,7 +194,7 @@ def validate(settings: VariantSettings, config: AppConfig, instance: InstanceFac
     managed = {
         "OPTION_MODEL_ID": "set by the app to the staged weights' S3 URI",
         "HF_MODEL_ID": "would replace the staged weights (OPTION_MODEL_ID) with a hub download",
-        "TENSOR_PARALLEL_DEGREE": "set option.tensor_parallel_degree in serving.properties or variants.lmi.options",
+        "TENSOR_PARALLEL_DEGREE": f"set option.tensor_parallel_degree in serving.properties or {path}.options",
         "SERVING_LOAD_MODELS": "the model is defined by the packed serving.properties",
     }
     managed.update(
@@ -194,11 +212,9 @@ def _known_files() -> list[str]:
     return sorted(str(p.relative_to(MODEL_ARTIFACTS)) for p in MODEL_ARTIFACTS.rglob("serving.properties"))
 
 
-def container_spec(
-    settings: VariantSettings, config: AppConfig, image: ImageEntry, instance: InstanceFacts, weights_uri: str
-) -> ContainerSpec:
+def container_spec(settings: VariantSettings, image: ImageEntry, instance: InstanceFacts, weights_uri: str) -> ContainerSpec:
     """The recipe's LMI container (code tarball, weights copied from S3), or mounted staged weights."""
-    settings = settings_of(LmiVariantSettings, settings)
+    settings = settings_of(LmiSettings, settings)
     properties = read_properties(settings)
     if settings.weights_loading == "s3":
         return ContainerSpec(
@@ -238,9 +254,9 @@ def environment_configuration(properties: dict[str, str]) -> dict[str, str]:
     return environment
 
 
-def serving_limits(settings: VariantSettings, config: AppConfig, instance: InstanceFacts, model: ModelFacts) -> ServingLimits:
+def serving_limits(path: str, settings: VariantSettings, instance: InstanceFacts, model: ModelFacts) -> ServingLimits:
     """A rolling batch holds up to max_rolling_batch_size sequences of up to max_model_len tokens."""
-    settings = settings_of(LmiVariantSettings, settings)
+    settings = settings_of(LmiSettings, settings)
     props = read_properties(settings)
     sequences = int(props.get("option.max_rolling_batch_size", DEFAULT_MAX_ROLLING_BATCH_SIZE))
     length = int(props.get("option.max_model_len", model.max_position_embeddings))

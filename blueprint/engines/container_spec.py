@@ -14,8 +14,8 @@ S = TypeVar("S", bound=VariantSettings)
 
 
 def settings_of(kind: type[S], settings: VariantSettings) -> S:
-    """`settings` as the variant's own settings class: the registry dispatches by variant name,
-    so a container module receives the base type and narrows it here."""
+    """`settings` as the engine's own settings class: the loader builds each deployment with its
+    engine's class, so an engine module receives the base type and narrows it here."""
     if not isinstance(settings, kind):
         raise TypeError(f"expected {kind.__name__}, got {type(settings).__name__}")
     return settings
@@ -77,3 +77,5 @@ class ServingLimits:
     # accept, when a setting says so (the performance bounds assume them; default: the model's).
     context_tokens: int | None = None
     input_tokens: int | None = None
+    # Share of GPU memory the engine takes, when a setting says so (default: sizing.gpu_memory_utilization).
+    memory_fraction: float | None = None

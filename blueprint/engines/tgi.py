@@ -1,4 +1,4 @@
-"""The TGI variant's container: Hugging Face LLM inference (text-generation-inference) settings.
+"""The TGI engine: Hugging Face LLM inference (text-generation-inference), its settings and container.
 
 TGI reads its launcher arguments from environment variables whose names changed across
 versions; the names are picked here from the image version so a profile states limits once.
@@ -6,31 +6,50 @@ versions; the names are picked here from the image version so a profile states l
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from packaging.version import Version
 
 from blueprint.config.errors import Problem
 from blueprint.config.facts import InstanceFacts, ModelFacts
-from blueprint.config.settings import AppConfig, TgiVariantSettings, VariantSettings
-from blueprint.containers.container_spec import MODEL_DIR, ContainerSpec, SecretReference, ServingLimits, settings_of
-from blueprint.containers.environment import REDACTED, check_managed_names, looks_like_secret_value
-from blueprint.containers.model_fit import check_context_length, check_shard_degree
+from blueprint.config.settings import VariantSettings
+from blueprint.engines.container_spec import MODEL_DIR, ContainerSpec, ServingLimits, settings_of
+from blueprint.engines.environment import check_managed_names
+from blueprint.engines.hub_access import HubDeploymentSettings, check_hub_token, token_environment
+from blueprint.engines.model_fit import check_context_length, check_shard_degree
 from blueprint.images.image_catalog import ImageEntry
 
+NAME = "tgi"
 FRAMEWORKS: tuple[str, ...] = ("huggingface-llm",)
 WEIGHTS_LOADING: tuple[str, ...] = ("hub", "s3")
-SETTINGS_PATH = "variants.tgi"
-SECRET_SETTING: str | None = f"{SETTINGS_PATH}.hub_token_secret"
+SECRET_SETTING: str | None = "hub_token_secret"
+# The recipe's request: `inputs` and `parameters`, answered by a `data:{"token":...}` event stream.
+API = "generate"
 
 # TGI 2.0.0 renamed --max-input-length to --max-input-tokens (the old name stays a legacy alias
 # we do not emit); TGI 2.1.0 reads HF_TOKEN (before it, HUGGING_FACE_HUB_TOKEN).
 _INPUT_TOKENS_SINCE = Version("2.0.0")
 _HF_TOKEN_SINCE = Version("2.1.0")
 
-# Secrets Manager secret name, or the ARN of one.
-_SECRET_REF = r"^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+|[A-Za-z0-9/_+=.@-]{1,512})$"
+
+@dataclass(frozen=True)
+class TgiSettings(HubDeploymentSettings):
+    """Hugging Face LLM inference container (text-generation-inference)."""
+
+    # hub: the container downloads the weights from the hub at start-up (the recipe; needs the token).
+    # s3: SageMaker mounts the staged weights at /opt/ml/model, network isolation on, no token.
+    weights_loading: str = "hub"
+    # default: all GPUs of the instance (TGI shards the model across SM_NUM_GPUS GPUs).
+    num_gpus: int | None = None
+    # Prompt tokens, and prompt plus generated tokens, per request (MAX_INPUT_LENGTH or
+    # MAX_INPUT_TOKENS by image version, MAX_TOTAL_TOKENS); default: TGI's defaults.
+    max_input_tokens: int | None = None
+    max_total_tokens: int | None = None  # prompt plus generated tokens per request
+    # default: unset, so TGI sizes the batch from free GPU memory at start-up.
+    max_batch_total_tokens: int | None = None
+
+
+SETTINGS = TgiSettings
 
 
 @dataclass(frozen=True)
@@ -54,15 +73,14 @@ def env_names(image_version: str) -> TgiEnvNames:
     )
 
 
-def num_gpus(settings: TgiVariantSettings, instance: InstanceFacts) -> int:
+def num_gpus(settings: TgiSettings, instance: InstanceFacts) -> int:
     """SM_NUM_GPUS: the setting, or all of the instance's GPUs."""
     return settings.num_gpus if settings.num_gpus is not None else instance.gpus
 
 
-def validate(settings: VariantSettings, config: AppConfig, instance: InstanceFacts, model: ModelFacts) -> list[Problem]:
-    """Problems of the TGI-specific settings (generic ones are checked in config.validation)."""
-    settings = settings_of(TgiVariantSettings, settings)
-    path = SETTINGS_PATH
+def validate(path: str, settings: VariantSettings, instance: InstanceFacts, model: ModelFacts) -> list[Problem]:
+    """Problems of the TGI-specific settings of deployment `path` (generic ones: blueprint/validation.py)."""
+    settings = settings_of(TgiSettings, settings)
     problems: list[Problem] = []
     gpus = num_gpus(settings, instance)
     # SM_NUM_GPUS must match the GPUs TGI shards across: it splits attention heads between them.
@@ -105,53 +123,23 @@ def validate(settings: VariantSettings, config: AppConfig, instance: InstanceFac
     }
     problems += check_managed_names(settings.environment, f"{path}.environment", managed)
 
-    secret = settings.hub_token_secret
-    if settings.weights_loading == "s3":
-        if secret is not None:
-            problems.append(
-                Problem(f"{path}.hub_token_secret", secret, "not used with weights_loading=s3 (no token reaches the endpoint); remove it")
-            )
-    elif secret is not None:
-        if looks_like_secret_value(secret):
-            problems.append(
-                Problem(
-                    f"{path}.hub_token_secret",
-                    REDACTED,
-                    "looks like a token value; give the name or ARN of a Secrets Manager secret that holds it",
-                )
-            )
-        elif not re.match(_SECRET_REF, secret):
-            problems.append(
-                Problem(
-                    f"{path}.hub_token_secret", secret, "must be a Secrets Manager secret name (letters, digits, /_+=.@-) or secret ARN"
-                )
-            )
-    elif model.gated and not config.model.public:
-        problems.append(
-            Problem(
-                f"{path}.hub_token_secret",
-                None,
-                f"{model.id} is gated on the Hugging Face hub: give the name or ARN of a Secrets Manager secret holding a read token, or set model.public=true",
-            )
-        )
+    problems += check_hub_token(path, settings, model)
     return problems
 
 
-def container_spec(
-    settings: VariantSettings, config: AppConfig, image: ImageEntry, instance: InstanceFacts, weights_uri: str
-) -> ContainerSpec:
+def container_spec(settings: VariantSettings, image: ImageEntry, instance: InstanceFacts, weights_uri: str) -> ContainerSpec:
     """The recipe's TGI container (weights from the hub at start-up), or mounted staged weights."""
-    settings = settings_of(TgiVariantSettings, settings)
+    settings = settings_of(TgiSettings, settings)
     names = env_names(settings.image.version)
     staged = settings.weights_loading == "s3"
     environment = {
         # Staged weights are mounted where TGI reads a local model directory.
-        "HF_MODEL_ID": MODEL_DIR if staged else config.model.id,
+        "HF_MODEL_ID": MODEL_DIR if staged else settings.model.id,
         # SM_NUM_GPUS must match the GPUs TGI shards across; it defaults to all of the instance's.
         "SM_NUM_GPUS": str(num_gpus(settings, instance)),
     }
-    if config.model.revision != "main" and not staged:
-        environment["HF_MODEL_REVISION"] = config.model.revision
+    if settings.model.revision != "main" and not staged:
+        environment["HF_MODEL_REVISION"] = settings.model.revision
     optional = {
         names.max_input: settings.max_input_tokens,
         "MAX_TOTAL_TOKENS": settings.max_total_tokens,
@@ -161,17 +149,12 @@ def container_spec(
     environment.update(settings.environment)
     if staged:
         return ContainerSpec(image=image, environment=environment, reads_staged_weights=True, mounts_staged_weights=True)
-    secrets = (
-        {names.hub_token: SecretReference(settings.hub_token_secret, settings.hub_token_secret_json_field)}
-        if settings.hub_token_secret
-        else {}
-    )
-    return ContainerSpec(image=image, environment=environment, secret_environment=secrets)
+    return ContainerSpec(image=image, environment=environment, secret_environment=token_environment(settings, names.hub_token))
 
 
-def serving_limits(settings: VariantSettings, config: AppConfig, instance: InstanceFacts, model: ModelFacts) -> ServingLimits:
+def serving_limits(path: str, settings: VariantSettings, instance: InstanceFacts, model: ModelFacts) -> ServingLimits:
     """GPUs used and the batch token limit, for the sizing report."""
-    settings = settings_of(TgiVariantSettings, settings)
+    settings = settings_of(TgiSettings, settings)
 
     def show(value: int | None) -> str:
         return "auto" if value is None else f"{value:,}"
@@ -179,9 +162,9 @@ def serving_limits(settings: VariantSettings, config: AppConfig, instance: Insta
     return ServingLimits(
         gpus_used=num_gpus(settings, instance),
         batch_token_limit=settings.max_batch_total_tokens,
-        batch_limit_label=f"{SETTINGS_PATH}.max_batch_total_tokens",
+        batch_limit_label=f"{path}.max_batch_total_tokens",
         token_summary=f"input {show(settings.max_input_tokens)}, total {show(settings.max_total_tokens)}, batch total {show(settings.max_batch_total_tokens)}",
-        batch_limit_setting=f"{SETTINGS_PATH}.max_batch_total_tokens",
+        batch_limit_setting=f"{path}.max_batch_total_tokens",
         # TGI's router (0.9 and later) warns that the flag is deprecated for flash-attention models
         # and uses the capacity it measures at warm-up instead.
         note="TGI replaces it with the capacity it measures at warm-up for flash-attention models such as Llama 2; it binds for others"
