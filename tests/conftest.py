@@ -135,7 +135,7 @@ def seed_app(tmp_path_factory: pytest.TempPathFactory) -> BuiltApp:
 
 @pytest.fixture(scope="session")
 def current_app(tmp_path_factory: pytest.TempPathFactory) -> BuiltApp:
-    return build_app(tmp_path_factory.mktemp("current"), profile="current")
+    return build_app(tmp_path_factory.mktemp("current"), profile="llama2-13b-current")
 
 
 @pytest.fixture(scope="session")

@@ -421,8 +421,8 @@ def test_stage_defaults_ship_dev_at_once_and_prod_by_canary_where_the_fleet_allo
     assert (config.pipeline.prod.traffic_routing, config.pipeline.prod.manual_approval) == (None, True)
     prod = config.for_stage(config.pipeline.prod)
     assert (prod.account, prod.region, prod.pipeline.enabled) == (PROD_ACCOUNT, "eu-west-1", False)
-    assert (prod.variants.tgi.deployment.traffic_routing, prod.variants.lmi.deployment.traffic_routing) == ("canary", "all-at-once")
-    assert config.variants.tgi.deployment.traffic_routing == "all-at-once"  # the workstation path is unchanged
+    assert (prod.variants["tgi"].deployment.traffic_routing, prod.variants["lmi"].deployment.traffic_routing) == ("canary", "all-at-once")
+    assert config.variants["tgi"].deployment.traffic_routing == "all-at-once"  # the workstation path is unchanged
 
 
 @pytest.mark.parametrize(

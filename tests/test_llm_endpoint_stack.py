@@ -249,7 +249,7 @@ def test_cuda_12_image_without_host_image_gets_a_synth_warning(tmp_path):
 
     from tests.conftest import build_app
 
-    built = build_app(tmp_path, checks=False, profile="current", **{"variants.tgi.inference_ami_version": "none"})
+    built = build_app(tmp_path, checks=False, profile="llama2-13b-current", **{"variants.tgi.inference_ami_version": "none"})
     warnings = Annotations.from_stack(built.composed.endpoint_stacks["tgi"]).find_warning(
         "*", Match.string_like_regexp("inference_ami_version")
     )

@@ -232,7 +232,7 @@ def test_tgi_gets_the_recipe_environment(lifecycle):
 
 def test_lmi_gets_the_packed_serving_properties_uploaded_by_the_cli_and_the_weights_uri(lifecycle):
     # The object cdk-assets uploaded is, byte for byte, the tarball the app packs.
-    settings = load_config(EMULATOR_CONTEXT).variants.lmi
+    settings = load_config(EMULATOR_CONTEXT).variants["lmi"]
     assert lifecycle.lmi_code == serving_properties.pack(lmi.read_properties(settings))
     with tarfile.open(fileobj=io.BytesIO(lifecycle.lmi_code), mode="r:gz") as archive:
         assert [m.name for m in archive.getmembers()] == ["serving.properties"]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from blueprint.config.reference import PAGE, render
-from blueprint.config.settings import AppConfig, TgiVariantSettings
+from blueprint.reports.settings_reference import PAGE, render
+from blueprint.config.settings import AppConfig, VariantSettings
+from blueprint.engines.registry import ENGINES
 
 
 def test_the_checked_in_reference_is_current():
@@ -14,12 +15,18 @@ def test_the_checked_in_reference_is_current():
 
 def test_every_setting_has_a_row_with_its_meaning():
     page = render()
-    for field in dataclasses.fields(TgiVariantSettings):
-        if not dataclasses.is_dataclass(field.type) and field.name not in ("autoscaling", "alarms", "deployment", "image"):
-            assert f"| `variants.tgi.{field.name}` |" in page
+    for field in dataclasses.fields(VariantSettings):
+        if field.name not in ("autoscaling", "alarms", "deployment", "image", "model"):
+            assert f"| `variants.<name>.{field.name}` |" in page
+    for name, engine in ENGINES.items():  # each engine's own settings, in its own section
+        section = page.split(f"## `variants.<name>` with `engine={name}`")[1].split("\n## ")[0]
+        own = {f.name for f in dataclasses.fields(engine.SETTINGS)} - {f.name for f in dataclasses.fields(VariantSettings)}
+        assert own and all(f"| `variants.<name>.{field}` |" in section for field in own), name
+        assert "| `variants.<name>.weights_loading` |" in section  # each engine's own default
     rows = [line for line in page.splitlines() if line.startswith("| `")]
     assert len(rows) > 80
     assert [row for row in rows if row.endswith("|  |")] == []  # no setting without a description
-    assert "| `variants.lmi.deployment.maximum_execution_timeout_in_seconds` | `int` | `7200` |" in page
+    assert "| `variants.<name>.deployment.maximum_execution_timeout_in_seconds` | `int` | `7200` |" in page
+    assert "| `variants.<name>.model.id` | `str` | `'meta-llama/Llama-2-13b-chat-hf'` |" in page
     assert "| `pipeline.prod.manual_approval` | `bool` | `True` |" in page
     assert AppConfig().profile in page

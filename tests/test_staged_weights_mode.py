@@ -84,10 +84,10 @@ def test_token_reference_in_s3_mode_is_an_error():
 
 
 def test_gated_model_in_s3_mode_needs_no_token():
-    assert load_config({"profile": "llama2-13b-staged"}).variants.tgi.hub_token_secret is None
+    assert load_config({"profile": "llama2-13b-staged"}).variants["tgi"].hub_token_secret is None
 
 
 @pytest.mark.parametrize("variant,value", [("lmi", "hub"), ("tgi", "s3-download"), ("tgi", "ftp")])
 def test_rejects_loading_modes_a_variant_does_not_have(variant, value):
-    with pytest.raises(Exception, match=f"variants.{variant}.weights_loading = '{value}': this variant loads weights by"):
+    with pytest.raises(Exception, match=f"variants.{variant}.weights_loading = '{value}': the {variant} engine loads weights by"):
         load_config({f"variants.{variant}.weights_loading": value})

@@ -14,7 +14,7 @@ def seed():
 
 
 def test_seed_weights_are_26_gb_and_kv_cache_is_0_8_mb_per_token(seed):
-    sizing = variant_sizing("tgi", seed.variants.tgi, seed)
+    sizing = variant_sizing("tgi", seed.variants["tgi"], seed)
     assert sizing.weights_bytes == 26.0e9  # 13.0e9 parameters x 2 bytes
     assert sizing.kv_bytes_per_token == 2 * 40 * 5120 * 2  # 819,200 bytes
 
@@ -22,7 +22,7 @@ def test_seed_weights_are_26_gb_and_kv_cache_is_0_8_mb_per_token(seed):
 def test_seed_kv_budget_is_roughly_70k_tokens(seed):
     # Worked by hand: 4 x 24 GiB = 103.08 GB; x 0.9 = 92.77 GB; - 4 x 2 GiB = 84.18 GB usable;
     # - 26.0 GB weights = 58.18 GB; / 0.8192 MB per token = 71,022 tokens.
-    assert variant_sizing("tgi", seed.variants.tgi, seed).kv_budget_tokens == 71_022
+    assert variant_sizing("tgi", seed.variants["tgi"], seed).kv_budget_tokens == 71_022
 
 
 def test_summary_says_seed_batch_limit_uses_a_fraction_and_what_would_use_the_memory(seed):
@@ -41,7 +41,7 @@ def test_summary_lists_image_instance_price_tokens_timeouts(seed):
 
 
 def test_lmi_sizing_uses_the_rolling_batch_of_the_serving_properties(seed):
-    sizing = variant_sizing("lmi", seed.variants.lmi, seed)
+    sizing = variant_sizing("lmi", seed.variants["lmi"], seed)
     assert sizing.gpus_used == 4
     assert sizing.batch_token_limit == 64 * 4096
 
@@ -49,7 +49,7 @@ def test_lmi_sizing_uses_the_rolling_batch_of_the_serving_properties(seed):
 def test_weights_within_gpu_memory_but_beyond_usable_memory_are_flagged():
     # 25.0 GB fits one 24 GiB (25.8 GB) A10G, but not its 21.0 GB usable after engine share and runtime.
     config = load_config({"variants.tgi.num_gpus": "1", "variants.tgi.max_batch_total_tokens": "4096", "model.num_parameters": "12.5e9"})
-    sizing = variant_sizing("tgi", config.variants.tgi, config)
+    sizing = variant_sizing("tgi", config.variants["tgi"], config)
     assert sizing.gpu_memory_bytes == 24 * 2**30
     assert not sizing.weights_fit
     assert "the weights do NOT fit" in render_summary(config)
@@ -94,5 +94,5 @@ def test_each_deployment_says_where_its_weights_come_from_and_what_runs_it():
 
 
 def test_a_chosen_inference_ami_is_named():
-    config = load_config({"profile": "current", "variants.tgi.inference_ami_version": "al2-ami-sagemaker-inference-gpu-3-1"})
+    config = load_config({"profile": "llama2-13b-current", "variants.tgi.inference_ami_version": "al2-ami-sagemaker-inference-gpu-3-1"})
     assert "  host      inference AMI al2-ami-sagemaker-inference-gpu-3-1 (its NVIDIA driver and CUDA)" in render_summary(config)

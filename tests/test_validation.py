@@ -36,7 +36,7 @@ def fails(**dotted: object) -> str:
 
 def test_seed_and_current_profiles_are_valid():
     assert load_config({}).profile == "llama2-13b-seed"
-    assert load_config({"profile": "current"}).variants.lmi.image.framework == "djl-lmi"
+    assert load_config({"profile": "llama2-13b-current"}).variants["lmi"].image.framework == "djl-lmi"
 
 
 def test_cdk_owned_context_keys_are_ignored():
@@ -59,9 +59,24 @@ def test_rejects_unknown_profile():
     assert "profile = 'llama3'" in line and "llama2-13b-seed, current" in line
 
 
-def test_rejects_unknown_variant():
+def test_a_new_deployment_needs_an_engine():
     line = fails(variants__mistral__enabled="true")
-    assert "unknown variant 'mistral'; allowed: tgi, lmi" in line
+    assert "variants.mistral.engine = None: a deployment named 'mistral' needs an engine: set variants.mistral.engine to one of tgi, lmi, vllm, sglang" in line
+
+
+def test_rejects_an_unknown_engine():
+    line = fails(variants__mistral__engine="triton")
+    assert "variants.mistral.engine = 'triton': one of tgi, lmi, vllm, sglang" in line
+    assert "variants.tgi.engine = 'triton'" in fails(variants__tgi__engine="triton")  # a named deployment may not lose its engine
+
+
+def test_a_setting_of_another_engine_is_unknown_for_this_one():
+    line = fails(variants__lmi__num_gpus="2")
+    assert "variants.lmi.num_gpus = '2': unknown setting; allowed here:" in line and "serving_properties" in line
+    # the engine decides the settings, whichever order the keys come in
+    image = {"variants.a.image.framework": "huggingface-llm", "variants.a.image.version": "1.0.3"}
+    config = load_config({**ctx(variants__a__engine="tgi", variants__a__num_gpus="2", variants__a__hub_token_secret="t"), **image})
+    assert config.variants["a"].num_gpus == 2
 
 
 def test_rejects_value_of_wrong_type():
@@ -72,9 +87,9 @@ def test_command_line_strings_are_converted_to_setting_types():
     config = load_config(
         ctx(variants__tgi__instance_count="2", variants__lmi__enabled="false", variants__tgi__max_batch_total_tokens="none")
     )
-    assert config.variants.tgi.instance_count == 2
-    assert config.variants.lmi.enabled is False
-    assert config.variants.tgi.max_batch_total_tokens is None
+    assert config.variants["tgi"].instance_count == 2
+    assert config.variants["lmi"].enabled is False
+    assert config.variants["tgi"].max_batch_total_tokens is None
 
 
 def test_rejects_instance_type_without_gpu_facts():
@@ -120,7 +135,7 @@ def test_rejects_batch_total_below_total_tokens():
 
 
 def test_accepts_batch_total_equal_to_total_tokens():
-    assert load_config(ctx(variants__tgi__max_batch_total_tokens="4096")).variants.tgi.max_batch_total_tokens == 4096
+    assert load_config(ctx(variants__tgi__max_batch_total_tokens="4096")).variants["tgi"].max_batch_total_tokens == 4096
 
 
 def test_rejects_total_tokens_beyond_model_context():
@@ -137,7 +152,7 @@ def test_rejects_timeouts_outside_60_to_3600(field, value):
 @pytest.mark.parametrize("value", ["60", "3600"])
 def test_accepts_timeouts_at_the_bounds(value):
     config = load_config(ctx(variants__tgi__container_startup_health_check_timeout_in_seconds=value))
-    assert config.variants.tgi.container_startup_health_check_timeout_in_seconds == int(value)
+    assert config.variants["tgi"].container_startup_health_check_timeout_in_seconds == int(value)
 
 
 def test_rejects_image_version_not_in_registry_table():
@@ -147,17 +162,17 @@ def test_rejects_image_version_not_in_registry_table():
 
 def test_rejects_image_version_unknown_in_region():
     # djl-lmi 0.38.0 is listed in 44 regions; the SDK registry has no me-west-1 row for it.
-    line = fails(profile="current", region="me-west-1")
+    line = fails(profile="llama2-13b-current", region="me-west-1")
     assert "region = 'me-west-1': djl-lmi 0.38.0 has no image in this region" in line
 
 
 def test_rejects_framework_of_other_container():
     line = fails(variants__tgi__image__framework="djl-lmi", variants__tgi__image__version="0.38.0")
-    assert "variants.tgi.image.framework = 'djl-lmi': this variant runs huggingface-llm" in line
+    assert "variants.tgi.image.framework = 'djl-lmi': the tgi engine runs huggingface-llm" in line
 
 
 def test_rejects_lmi_dist_on_vllm_era_lmi():
-    line = fails(profile="current", variants__lmi__options__rolling_batch="lmi-dist")
+    line = fails(profile="llama2-13b-current", variants__lmi__options__rolling_batch="lmi-dist")
     assert (
         "variants.lmi.options.rolling_batch = 'lmi-dist'" in line
         and "(vLLM era, LMI v15+) accepts rolling_batch auto, disable, vllm" in line
@@ -166,7 +181,7 @@ def test_rejects_lmi_dist_on_vllm_era_lmi():
 
 def test_rejects_engine_mpi_on_vllm_era_lmi():
     # The seed file (engine=MPI, lmi-dist) on a current image: both problems, one line each.
-    lines = problems(**ctx(profile="current", variants__lmi__serving_properties="lmi/llama2-13b-seed/serving.properties"))
+    lines = problems(**ctx(profile="llama2-13b-current", variants__lmi__serving_properties="lmi/llama2-13b-seed/serving.properties"))
     assert any("serving.properties engine = 'MPI': djl-lmi 0.38.0 (vLLM era, LMI v15+) runs engine Python" in line for line in lines)
     assert any("option.rolling_batch = 'lmi-dist'" in line for line in lines)
 
@@ -178,7 +193,7 @@ def test_rejects_vllm_async_mode_on_lmi_0_25():
 
 
 def test_rejects_max_input_length_on_tgi_3():
-    line = fails(profile="current", variants__tgi__environment__MAX_INPUT_LENGTH="2048")
+    line = fails(profile="llama2-13b-current", variants__tgi__environment__MAX_INPUT_LENGTH="2048")
     assert "variants.tgi.environment.MAX_INPUT_LENGTH = '2048': not read by huggingface-llm 3.3.6 (it reads MAX_INPUT_TOKENS)" in line
 
 
@@ -206,7 +221,7 @@ def test_rejects_volume_settings_on_nvme_families(field, value, instance_type):
 
 def test_accepts_volume_settings_on_ebs_families():
     config = load_config(ctx(variants__tgi__instance_type="ml.p3.8xlarge", variants__tgi__volume_size_in_gb="200"))
-    assert config.variants.tgi.volume_size_in_gb == 200
+    assert config.variants["tgi"].volume_size_in_gb == 200
 
 
 def test_rejects_hub_token_in_environment_without_echoing_it():
@@ -228,7 +243,7 @@ def test_rejects_token_given_as_secret_reference():
 
 def test_accepts_secret_arn_reference():
     arn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:hf/read-token-AbCdEf"
-    assert load_config(ctx(variants__tgi__hub_token_secret=arn)).variants.tgi.hub_token_secret == arn
+    assert load_config(ctx(variants__tgi__hub_token_secret=arn)).variants["tgi"].hub_token_secret == arn
 
 
 def test_rejects_gated_model_without_token_reference():
@@ -238,7 +253,7 @@ def test_rejects_gated_model_without_token_reference():
 
 def test_public_model_needs_no_token_reference():
     config = load_config(ctx(variants__tgi__hub_token_secret="none", model__public="true"))
-    assert config.variants.tgi.hub_token_secret is None
+    assert config.variants["tgi"].hub_token_secret is None
 
 
 @pytest.mark.parametrize("name", ["-starts-with-hyphen", "has_underscore", "x" * 64])
@@ -247,7 +262,7 @@ def test_rejects_endpoint_name_outside_sagemaker_pattern(name):
 
 
 def test_accepts_endpoint_name_in_pattern():
-    assert load_config(ctx(variants__tgi__endpoint_name="llama2-13b-tgi")).variants.tgi.endpoint_name == "llama2-13b-tgi"
+    assert load_config(ctx(variants__tgi__endpoint_name="llama2-13b-tgi")).variants["tgi"].endpoint_name == "llama2-13b-tgi"
 
 
 def test_unknown_model_needs_its_facts():
@@ -257,7 +272,7 @@ def test_unknown_model_needs_its_facts():
 
 def test_disabled_variant_is_not_validated():
     config = load_config(ctx(variants__lmi__enabled="false", variants__lmi__instance_type="ml.m5.xlarge"))
-    assert list(config.variants.enabled()) == ["tgi"]
+    assert list(config.enabled_variants()) == ["tgi"]
 
 
 def test_reports_every_problem_at_once():
@@ -279,7 +294,7 @@ def test_rejects_serving_properties_outside_model_artifacts():
 
 def test_map_given_as_json_then_extended_by_a_dotted_key():
     config = load_config({"variants.tgi.environment": '{"A": "1"}', "variants.tgi.environment.B": "2"})
-    assert config.variants.tgi.environment == {"A": "1", "B": "2"}
+    assert config.variants["tgi"].environment == {"A": "1", "B": "2"}
 
 
 def test_rejects_a_map_that_is_not_json():
@@ -375,7 +390,7 @@ def test_rejects_zero_max_capacity_by_name():
 
 @pytest.mark.parametrize("period", ["10", "20", "30", "60", "300"])
 def test_accepts_cloudwatch_alarm_periods(period):
-    assert load_config(ctx(variants__tgi__alarms__period_in_seconds=period)).variants.tgi.alarms.period_in_seconds == int(period)
+    assert load_config(ctx(variants__tgi__alarms__period_in_seconds=period)).variants["tgi"].alarms.period_in_seconds == int(period)
 
 
 @pytest.mark.parametrize("period", ["0", "15", "45", "90"])
@@ -408,7 +423,7 @@ def test_accepts_blue_green_timeouts_sagemaker_allows(timeout):
             variants__tgi__deployment__termination_wait_in_seconds="0",
         )
     )
-    assert config.variants.tgi.deployment.maximum_execution_timeout_in_seconds == int(timeout)
+    assert config.variants["tgi"].deployment.maximum_execution_timeout_in_seconds == int(timeout)
 
 
 @pytest.mark.parametrize("timeout", ["599", "28801"])

@@ -108,7 +108,7 @@ def test_each_bounded_setting_is_refused_exactly_beyond_its_bounds(path, low, hi
 def test_the_seed_and_a_full_environment_are_valid():
     assert check() == []
     assert check(account=ACCOUNT, region=REGION) == []
-    assert check(profile="current", account=ACCOUNT, region=REGION) == []
+    assert check(profile="llama2-13b-current", account=ACCOUNT, region=REGION) == []
 
 
 @pytest.mark.parametrize(
@@ -250,7 +250,7 @@ def test_host_image_must_be_known_and_support_the_image_cuda():
     path = "variants.tgi.inference_ami_version"
     assert at(path, **{path: "al2-ami-sagemaker-inference-gpu-9"})[0].value == "al2-ami-sagemaker-inference-gpu-9"
     assert at(path, **{path: "al2-ami-sagemaker-inference-gpu-2"}) == []  # the seed image is cu118
-    current = {"profile": "current"}
+    current = {"profile": "llama2-13b-current"}
     old = at(path, **current, **{path: "al2-ami-sagemaker-inference-gpu-2"})
     assert len(old) == 1 and old[0].value == "al2-ami-sagemaker-inference-gpu-2"
     # TGI 3.3.6 is built for CUDA 12.4: the host images that support exactly that or more.

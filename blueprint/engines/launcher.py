@@ -55,13 +55,16 @@ class LauncherSettings(HubDeploymentSettings):
     # hub: the container downloads model.id from the hub at start-up (a token for gated models).
     # s3: SageMaker mounts the staged weights at /opt/ml/model, network isolation on, no token.
     weights_loading: str = "hub"
-    # GPUs one copy of the model is sharded across; default: all of the instance's.
+    # GPUs one copy of the model is sharded across (vLLM --tensor-parallel-size, SGLang --tp-size);
+    # default: all of the instance's.
     tensor_parallel_size: int | None = None
-    # Longest request, prompt plus generated tokens; default: the model's context length.
+    # Longest request, prompt plus generated tokens (vLLM --max-model-len, SGLang --context-length);
+    # default: the model's context length.
     max_model_len: int | None = None
-    # Requests batched at once; default: the engine's.
+    # Requests batched at once (vLLM --max-num-seqs, SGLang --max-running-requests); default: the engine's.
     max_num_seqs: int | None = None
-    # Share of each GPU's memory for weights and KV cache (0..1]; default: the engine's.
+    # Share of each GPU's memory for weights and KV cache, (0, 1] (vLLM --gpu-memory-utilization,
+    # SGLang --mem-fraction-static); default: the engine's.
     gpu_memory_utilization: float | None = None
     # More engine flags as name -> value, e.g. args.enable_prefix_caching=true (flag names with
     # underscores; the image passes --enable-prefix-caching). Plain values only.

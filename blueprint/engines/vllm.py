@@ -30,8 +30,8 @@ ENGINE = LauncherEngine(
         context_length="max_model_len",
         max_sequences="max_num_seqs",
         memory_fraction="gpu_memory_utilization",
-        # vLLM's defaults for its API server on GPUs below 70 GiB (vllm/engine/arg_utils.py).
+        # vLLM 0.29-0.30 defaults: 256 sequences on GPUs below 70 GiB, 0.92 of GPU memory (vllm/engine/arg_utils.py).
         default_max_sequences=256,
-        default_memory_fraction=0.9,
+        default_memory_fraction=0.92,
     ),
 )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from blueprint.config.reference import write
+from blueprint.reports.settings_reference import write
 
 
 def main(argv: list[str] | None = None) -> int:
