@@ -194,6 +194,19 @@ def test_without_a_deployment_or_an_engine_the_bench_asks_for_them(aws_env, sche
     assert usage.value.code == 2 and "argument --engine: invalid choice: 'trt'" in capsys.readouterr().err
 
 
+def test_a_deployment_the_app_does_not_have_is_named_in_one_line(aws_env, scheduled_endpoint, capsys, tmp_path):
+    argv = ("--endpoint-name", scheduled_endpoint, "--variant", "no-such-deployment", "--engine", "tgi", "--no-progress")
+    code, _, err = bench(capsys, *argv, "--output-dir", str(tmp_path))
+    assert code == 2 and "Traceback" not in err
+    (line,) = err.strip().splitlines()
+    assert line.startswith("error: --variant no-such-deployment: not a deployment of this app's settings (a variants.<name> key)")
+
+
+def test_an_unknown_aws_profile_is_one_line(aws_env, capsys, tmp_path):
+    code, _, err = bench(capsys, "--endpoint-name", "x", "--engine", "tgi", "--profile", "no-such-profile", "--output-dir", str(tmp_path))
+    assert code == 2 and "no-such-profile" in err and "Traceback" not in err
+
+
 def test_ctrl_c_keeps_the_finished_levels(aws_env, scheduled_endpoint, capsys, tmp_path, monkeypatch):
     # The user's Ctrl-C arrives while the second level runs.
     real = runner.run_level

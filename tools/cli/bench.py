@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from botocore.exceptions import BotoCoreError
+
 from blueprint.reports.roofline import Roofline
 from streaming_client import endpoint_discovery, invocation, payloads
 from streaming_client.engines import ENGINES
@@ -159,7 +161,14 @@ def run(args: argparse.Namespace) -> int:
             f"cannot tell which of the app's deployments {target.name} is, for the bound: pass --variant NAME (its variants.<name> key)"
         )
     args.variant, args.engine = target.variant, engine_name
-    deployment = deployment_of(args, endpoint_discovery.deployed_fleet(sagemaker, description))
+    fleet = endpoint_discovery.deployed_fleet(sagemaker, description)
+    try:
+        deployment = deployment_of(args, fleet)
+    except (LookupError, AttributeError) as error:  # the deployment is not one of the app's settings
+        raise UsageError(
+            f"--variant {args.variant}: not a deployment of this app's settings (a variants.<name> key), "
+            f"whose settings the bound assumes ({type(error).__name__}: {error})"
+        ) from None
     runtime = invocation.runtime_client(session)
     parameters = payloads.GenerationParameters(max_new_tokens=args.max_new_tokens)
     engine = ENGINES[engine_name]
@@ -263,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except (BotoCoreError, ValueError) as error:  # local set-up: profile, region, endpoint URL
+        print(f"error: {error}", file=sys.stderr)
+        return UsageError.exit_code
 
 
 if __name__ == "__main__":
