@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from aws_cdk.assertions import Template
 
-from blueprint.config.names import ENDPOINT_STACK_IDS, prefixed
-from streaming_client.endpoint_discovery import stack_for_variant
+from blueprint.config.names import endpoint_stack_id, prefixed
+from streaming_client.endpoint_discovery import stack_for_deployment
 from tests.conftest import DEV_ACCOUNT, PIPELINE_ACCOUNT, build_pipeline_app
 from tests.test_delivery_pipeline import build_commands, stage_actions
 
@@ -83,7 +83,10 @@ def test_the_endpoint_stacks_read_the_prefixed_bucket(team_a):
     assert "team-a-llm-models-" in policy and '"llm-models-' not in policy
 
 
-def test_the_client_derives_the_same_stack_names():
-    for variant, stack in ENDPOINT_STACK_IDS.items():
-        assert stack_for_variant(variant) == stack
-        assert stack_for_variant(variant, "team-a") == prefixed("team-a", stack) == f"team-a-{stack}"
+@pytest.mark.parametrize(
+    ("deployment", "stack"),
+    [("tgi", "LlmEndpointTgi"), ("lmi", "LlmEndpointLmi"), ("qwen-vllm", "LlmEndpointQwenVllm"), ("a1-b2", "LlmEndpointA1B2")],
+)
+def test_the_client_derives_the_same_stack_names(deployment, stack):
+    assert endpoint_stack_id(deployment) == stack_for_deployment(deployment) == stack
+    assert stack_for_deployment(deployment, "team-a") == prefixed("team-a", stack) == f"team-a-{stack}"

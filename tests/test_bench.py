@@ -139,20 +139,72 @@ def bench(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def test_the_stacks_serving_variant_is_the_default(aws_env, scheduled_endpoint, capsys, tmp_path):
+    # A stack deployed before ServingEngine existed: its ServingVariant named the engine too.
     aws_env.add_stack("MyTgiStack", {"EndpointName": scheduled_endpoint, "ServingVariant": "tgi"})
     argv = ("--stack", "MyTgiStack", "--concurrency", "1", "--requests-per-level", "1", "--no-progress", "--output-dir", str(tmp_path))
     code, _, err = bench(capsys, *argv)
     assert code == 0, err
-    assert json.loads((tmp_path / "results.json").read_text())["meta"]["variant"] == "tgi"
+    meta = json.loads((tmp_path / "results.json").read_text())["meta"]
+    assert (meta["variant"], meta["engine"]) == ("tgi", "tgi")
 
 
-def test_without_a_variant_anywhere_the_bench_asks_for_one(aws_env, scheduled_endpoint, capsys, tmp_path):
+def test_a_deployment_alone_reads_its_stack_and_sends_its_engines_request(aws_env, capsys, tmp_path, monkeypatch):
+    # The bound's part (the app's settings of the deployment) is not what this test is about.
+    from tools.cli import bench as bench_module
+
+    seen = {}
+
+    def no_bound(args, fleet):
+        seen["variant"], seen["engine"] = args.variant, args.engine
+        return bench_module.Deployment(fleet.instance_type, fleet.instances, None, None, 0, 0)
+
+    monkeypatch.setattr(bench_module, "deployment_of", no_bound)
+    ep = aws_env.add_endpoint(
+        Endpoint(
+            "bench-qwen",
+            image="111122223333.dkr.ecr.us-east-1.amazonaws.com/mine:1",
+            answers=[Scheduled(0.0, 0.0, 3, threading.Semaphore(1))],
+        )
+    )
+    aws_env.add_stack("team-a-LlmEndpointQwenVllm", {"EndpointName": ep.name, "ServingVariant": "qwen-vllm", "ServingEngine": "vllm"})
+    argv = ("--variant", "qwen-vllm", "--app-name", "team-a", "--concurrency", "1", "--requests-per-level", "1", "--max-new-tokens", "7")
+    code, _, err = bench(capsys, *argv, "--no-progress", "--output-dir", str(tmp_path))
+    assert code == 0, err
+    assert seen == {"variant": "qwen-vllm", "engine": "vllm"}
+    body = ep.invocations[0]["body"]
+    assert body["messages"][1]["content"].endswith("Continue the story.") and body["max_tokens"] == 7 and body["stream"] is True
+    meta = json.loads((tmp_path / "results.json").read_text())["meta"]
+    assert (meta["variant"], meta["engine"]) == ("qwen-vllm", "vllm")
+
+
+def test_without_a_deployment_or_an_engine_the_bench_asks_for_them(aws_env, scheduled_endpoint, capsys, tmp_path):
+    # The engine is detected from the image (TGI's), but which of the app's deployments it is, is not.
     code, _, err = bench(capsys, "--endpoint-name", scheduled_endpoint, "--no-progress", "--output-dir", str(tmp_path))
     assert code == 2
-    assert f"cannot tell which request {scheduled_endpoint} takes: pass --variant tgi or --variant lmi" in err
+    assert f"cannot tell which of the app's deployments {scheduled_endpoint} is, for the bound: pass --variant NAME" in err
+    aws_env.add_endpoint(Endpoint("bench-unknown-image", image="111122223333.dkr.ecr.us-east-1.amazonaws.com/mine:1"))
+    code, _, err = bench(capsys, "--endpoint-name", "bench-unknown-image", "--variant", "mine", "--output-dir", str(tmp_path))
+    assert code == 2
+    assert "cannot tell which engine serves bench-unknown-image; pass --engine lmi|sglang|tgi|vllm" in err
     with pytest.raises(SystemExit) as usage:
         bench(capsys)
     assert usage.value.code == 2 and "give --endpoint-name, --stack or --variant" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:
+        bench(capsys, "--endpoint-name", "x", "--engine", "trt")
+    assert usage.value.code == 2 and "argument --engine: invalid choice: 'trt'" in capsys.readouterr().err
+
+
+def test_a_deployment_the_app_does_not_have_is_named_in_one_line(aws_env, scheduled_endpoint, capsys, tmp_path):
+    argv = ("--endpoint-name", scheduled_endpoint, "--variant", "no-such-deployment", "--engine", "tgi", "--no-progress")
+    code, _, err = bench(capsys, *argv, "--output-dir", str(tmp_path))
+    assert code == 2 and "Traceback" not in err
+    (line,) = err.strip().splitlines()
+    assert line.startswith("error: --variant no-such-deployment: not a deployment of this app's settings (a variants.<name> key)")
+
+
+def test_an_unknown_aws_profile_is_one_line(aws_env, capsys, tmp_path):
+    code, _, err = bench(capsys, "--endpoint-name", "x", "--engine", "tgi", "--profile", "no-such-profile", "--output-dir", str(tmp_path))
+    assert code == 2 and "no-such-profile" in err and "Traceback" not in err
 
 
 def test_ctrl_c_keeps_the_finished_levels(aws_env, scheduled_endpoint, capsys, tmp_path, monkeypatch):

@@ -22,7 +22,11 @@ def test_the_demo_streams_every_format_then_benches(tmp_path, capsys, monkeypatc
     assert out.count(TEXT + "\n") == len(demo.ENDPOINTS)
     for engine in ("(tgi)", "(lmi)", "(vllm)", "(sglang)"):
         assert "streaming from demo-" in err and engine in err
-    assert "$ llm-smoke-test --variant tgi" in err  # found through the LlmEndpointTgi stack's outputs
+    # Each deployment found through its stack's outputs (LlmEndpointQwenVllm for qwen-vllm), engine included.
+    for deployment in ("tgi", "lmi", "qwen-vllm", "qwen-sglang"):
+        assert f"$ llm-smoke-test --variant {deployment}\n" in err
+    assert "$ llm-smoke-test --endpoint-name demo-lmi-jsonlines\n" in err
+    assert "$ llm-bench --endpoint-name demo-bench --variant tgi --engine tgi " in err
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert [level["concurrency"] for level in results["levels"]] == [1, 4, 8]
     assert all(level["errors"] == 0 for level in results["levels"])

@@ -8,13 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from streaming_client.engines import DEFAULT_PROMPT, ENGINES, engine_named
 from streaming_client.payloads import (
-    DEFAULT_PROMPTS,
     DEFAULT_SYSTEM_PROMPT,
     GenerationParameters,
     chat_request_body,
     custom_attributes,
     llama2_chat_prompt,
+    recipe_request,
     request_body,
 )
 
@@ -60,9 +61,59 @@ def test_any_prompt_round_trips_as_json_bytes(prompt, variant):
     assert json.loads(body.decode())["inputs"] == prompt
 
 
-def test_unknown_variant_is_refused_by_name():
-    with pytest.raises(ValueError, match="'vllm'"):
-        request_body("vllm", "p")
+def test_the_recipe_bodies_keep_their_exact_bytes():
+    # What the deployed TGI and LMI endpoints were sent before engines became data, byte for byte.
+    assert request_body("tgi", "hello") == (
+        b'{"inputs": "hello", "parameters": {"do_sample": true, "top_p": 0.6, "temperature": 0.9, "top_k": 50, '
+        b'"max_new_tokens": 512, "return_full_text": false, "repetition_penalty": 1.03, "stop": ["</s>"]}, "stream": true}'
+    )
+    assert request_body("lmi", "hello") == (
+        b'{"inputs": "hello", "parameters": {"do_sample": true, "top_p": 0.6, "temperature": 0.9, "top_k": 50, '
+        b'"max_new_tokens": 512, "return_full_text": false}}'
+    )
+
+
+def test_the_body_is_built_from_the_engine_record_or_its_name_alike():
+    params = GenerationParameters(max_new_tokens=9)
+    for name, engine in ENGINES.items():
+        if engine.api == "generate":
+            assert request_body(engine, "p", params) == request_body(name, "p", params)
+
+
+def test_an_unknown_engine_is_refused_naming_the_allowed_ones():
+    with pytest.raises(ValueError, match=r"unknown engine 'foo'; allowed: lmi, sglang, tgi, vllm$"):
+        request_body("foo", "p")
+    with pytest.raises(ValueError, match=r"unknown engine 'foo'; allowed: lmi, sglang, tgi, vllm$"):
+        engine_named("foo")
+
+
+@pytest.mark.parametrize("name", ["vllm", "sglang"])
+def test_a_chat_engine_has_no_generate_body(name):
+    with pytest.raises(ValueError, match=f"engine '{name}' answers the chat API, not generate"):
+        request_body(name, "p")
+
+
+def test_every_engine_only_parameter_is_a_generation_parameter():
+    # request_body reads them by name: a misspelt one would fail at the first request, not here.
+    fields = set(GenerationParameters.__dataclass_fields__)
+    assert all(set(engine.extra_parameters) <= fields for engine in ENGINES.values())
+    assert {engine.api for engine in ENGINES.values()} == {"generate", "chat"}
+
+
+def test_the_recipe_request_of_each_api():
+    tgi, lmi, vllm = ENGINES["tgi"], ENGINES["lmi"], ENGINES["vllm"]
+    params = GenerationParameters(max_new_tokens=5)
+    # generate: the engine's body of the templated message (the engine's ask by default)
+    assert recipe_request(tgi, "generate", "Hi", "Be brief.", params) == request_body(
+        "tgi", "<s>[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nHi [/INST]", params
+    )
+    assert "STREAM2DREAM" in json.loads(recipe_request(lmi, "generate", None))["inputs"]
+    # chat: the messages, whichever engine (the engine's ask by default, else the recipe's first)
+    assert recipe_request(vllm, "chat", "Hi", "Be brief.", params) == chat_request_body("Hi", "Be brief.", params)
+    assert json.loads(recipe_request(lmi, "chat", None))["messages"][1]["content"] == lmi.default_prompt
+    assert json.loads(recipe_request(None, "chat", None))["messages"][1]["content"] == DEFAULT_PROMPT
+    with pytest.raises(ValueError, match="needs its engine"):
+        recipe_request(None, "generate", "Hi")
 
 
 def test_llama2_chat_template():
@@ -70,8 +121,10 @@ def test_llama2_chat_template():
     assert llama2_chat_prompt("Hi?") == f"<s>[INST] <<SYS>>\n{DEFAULT_SYSTEM_PROMPT}\n<</SYS>>\n\nHi? [/INST]"
 
 
-def test_recipe_prompts_per_variant():
-    assert "EARLYB1RD" in DEFAULT_PROMPTS["tgi"] and "STREAM2DREAM" in DEFAULT_PROMPTS["lmi"]
+def test_recipe_prompts_per_engine():
+    assert "EARLYB1RD" in ENGINES["tgi"].default_prompt and "STREAM2DREAM" in ENGINES["lmi"].default_prompt
+    # The chat engines are asked the TGI notebook's question.
+    assert ENGINES["vllm"].default_prompt == ENGINES["sglang"].default_prompt == ENGINES["tgi"].default_prompt == DEFAULT_PROMPT
 
 
 def test_eula_attribute():

@@ -24,8 +24,8 @@ from aws_cdk.assertions import Template
 from tests.conftest import DEV_ACCOUNT, ROOT
 from tests.test_delivery_pipeline import build_commands, stage_actions
 from tests.test_verify_deployment import Deployment
-from tools.loopback.aws import LMI_IMAGE, TGI_IMAGE, Endpoint, HttpError, Stream
-from tools.loopback.samples import TEXT, lmi_json_document, tgi_sse
+from tools.loopback.aws import Endpoint, HttpError, Stream
+from tools.loopback.samples import LMI_IMAGE, TEXT, TGI_IMAGE, lmi_json_document, tgi_sse
 
 # Slow end to end (CLI subprocesses, servers on 127.0.0.1): `pytest -m e2e` runs them alone.
 pytestmark = pytest.mark.e2e

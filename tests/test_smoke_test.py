@@ -14,10 +14,22 @@ import pytest
 
 from streaming_client import payloads
 from streaming_client.cli.smoke_test import main
+from streaming_client.engines import DEFAULT_PROMPT, ENGINES
 from streaming_client.errors import EXIT_CODES
 from tests.conftest import ROOT, aws_test_environment
-from tools.loopback.aws import LMI_IMAGE, TGI_IMAGE, Endpoint, HttpError, Stream
-from tools.loopback.samples import FORMATS, TEXT, TOKENS, lmi_json_document, tgi_sse
+from tools.loopback.aws import Endpoint, HttpError, Stream
+from tools.loopback.samples import (
+    ENGINE_SAMPLES,
+    FORMATS,
+    LMI_IMAGE,
+    TEXT,
+    TGI_IMAGE,
+    TOKENS,
+    VLLM_IMAGE,
+    lmi_json_document,
+    tgi_sse,
+    vllm_chat_sse,
+)
 
 _names = itertools.count()
 
@@ -53,7 +65,7 @@ def test_one_byte_payload_parts_without_content_type(aws_env, capsys, name):
     # Every byte boundary of the stream is a PayloadPart boundary, and the format is sniffed.
     build, _ = FORMATS[name]
     ep = endpoint(aws_env, Stream(one_byte_parts(build())))
-    code, out, err = run(capsys, "--endpoint-name", ep.name, "--variant", "lmi")
+    code, out, err = run(capsys, "--endpoint-name", ep.name, "--engine", "lmi")
     assert (code, out) == (0, TEXT + "\n"), err
     if name == "lmi-json-document":  # no token events: parts are counted, and the figure says so
         assert "output tokens (counted as parts)" in err
@@ -130,9 +142,6 @@ def test_stack_outputs_name_the_endpoint_and_variant(aws_env, capsys):
     assert "stream" not in ep.invocations[0]["body"]
 
 
-VLLM_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-vllm:0.29.0-transformers5.15.0-gpu-py312-cu130-ubuntu24.04-v1.0"
-
-
 @pytest.mark.parametrize(
     ("answer", "content_type"),
     [("vllm-chat-sse", "text/event-stream"), ("sglang-chat-sse", "text/event-stream"), ("lmi-chat-jsonlines", "application/jsonlines")],
@@ -144,12 +153,13 @@ def test_chat_api_sends_messages_and_streams_the_deltas(aws_env, capsys, answer,
     code, out, err = run(capsys, "--endpoint-name", ep.name, "--api", "chat", "--max-new-tokens", "64", "--json")
     assert code == 0, err
     document = json.loads(out)
-    assert document["text"] == TEXT and document["output_tokens"] == len(TOKENS) and document["variant"] is None
+    assert document["text"] == TEXT and document["output_tokens"] == len(TOKENS)
+    assert document["variant"] is None and document["engine"] is None  # --api chat needs neither
     (call,) = ep.invocations
     assert call["body"] == {
         "messages": [
             {"role": "system", "content": payloads.DEFAULT_SYSTEM_PROMPT},
-            {"role": "user", "content": payloads.DEFAULT_PROMPTS["tgi"]},
+            {"role": "user", "content": DEFAULT_PROMPT},
         ],
         "max_tokens": 64,
         "temperature": 0.9,
@@ -161,22 +171,123 @@ def test_chat_api_sends_messages_and_streams_the_deltas(aws_env, capsys, answer,
     assert "[INST]" not in json.dumps(call["body"])  # the server applies the model's own template
 
 
-@pytest.mark.parametrize("engine", ["vllm", "sglang"])
-def test_a_chat_engine_is_asked_in_the_chat_api_from_its_image(aws_env, capsys, engine):
-    image = VLLM_IMAGE.replace("huggingface-vllm", f"huggingface-{engine}")
-    ep = endpoint(aws_env, Stream(FORMATS[f"{engine}-chat-sse"][0](), "text/event-stream"), image=image)
+RECIPE_PARAMETERS = {"do_sample": True, "top_p": 0.6, "temperature": 0.9, "top_k": 50, "max_new_tokens": 512, "return_full_text": False}
+SYSTEM = payloads.DEFAULT_SYSTEM_PROMPT
+
+
+def llama2(ask: str) -> str:
+    return f"<s>[INST] <<SYS>>\n{SYSTEM}\n<</SYS>>\n\n{ask} [/INST]"
+
+
+def chat(ask: str) -> dict:
+    return {
+        "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": ask}],
+        "max_tokens": 512,
+        "temperature": 0.9,
+        "top_p": 0.6,
+        "top_k": 50,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+
+
+INTERNET_ASK = ENGINES["tgi"].default_prompt
+# What each engine's endpoint is sent by `llm-smoke-test --endpoint-name NAME` (nothing else given).
+EXPECTED_REQUESTS = {
+    "tgi": {
+        "inputs": llama2(INTERNET_ASK),
+        "parameters": {**RECIPE_PARAMETERS, "repetition_penalty": 1.03, "stop": ["</s>"]},
+        "stream": True,
+    },
+    "lmi": {"inputs": llama2(ENGINES["lmi"].default_prompt), "parameters": RECIPE_PARAMETERS},
+    "vllm": chat(INTERNET_ASK),
+    "sglang": chat(INTERNET_ASK),
+}
+
+
+def test_the_loopback_has_a_sample_of_every_engine():
+    assert set(ENGINE_SAMPLES) == set(ENGINES) == set(EXPECTED_REQUESTS)
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+def test_every_engine_is_detected_from_its_image_sent_its_request_and_streamed(aws_env, capsys, engine):
+    # Only the endpoint's name: the engine comes from the image of its model, the request is the
+    # engine's, and the answer (in the engine's own stream format, cut at every byte) is printed.
+    sample = ENGINE_SAMPLES[engine]
+    build, content_type = FORMATS[sample.stream]
+    ep = endpoint(aws_env, Stream(one_byte_parts(build()), content_type), image=sample.image)
     code, out, err = run(capsys, "--endpoint-name", ep.name)
     assert (code, out) == (0, TEXT + "\n"), err
     assert f"streaming from {ep.name} ({engine})" in err
     (call,) = ep.invocations
-    assert call["body"]["messages"][1]["content"] == payloads.DEFAULT_PROMPTS["tgi"]
+    assert call["body"] == EXPECTED_REQUESTS[engine]
+    assert call["headers"]["Content-Type"] == "application/json"
+
+
+def test_a_deployment_alone_reads_its_stack_and_that_stacks_engine(aws_env, capsys):
+    # The image says nothing: the engine is the stack's ServingEngine output.
+    ep = endpoint(aws_env, Stream(vllm_chat_sse(), "text/event-stream"), image="111122223333.dkr.ecr.us-east-1.amazonaws.com/mine:1")
+    aws_env.add_stack("LlmEndpointQwenVllm", {"EndpointName": ep.name, "ServingVariant": "qwen-vllm", "ServingEngine": "vllm"})
+    requests_before = len(aws_env.requests)
+    code, out, err = run(capsys, "--variant", "qwen-vllm", "--json")
+    assert code == 0, err
+    document = json.loads(out)
+    assert (document["text"], document["variant"], document["engine"]) == (TEXT, "qwen-vllm", "vllm")
+    assert ep.invocations[0]["body"] == chat(INTERNET_ASK)
+    assert "SageMaker.DescribeModel" not in aws_env.requests[requests_before:]  # the output said it: no detection
+
+
+def test_the_stacks_engine_output_wins_over_its_image_and_engine_wins_over_both(aws_env, capsys):
+    ep = endpoint(aws_env, Stream(lmi_json_document(), "application/json"), image=TGI_IMAGE)
+    aws_env.add_stack("LlmEndpointLlamaLmi", {"EndpointName": ep.name, "ServingVariant": "llama-lmi", "ServingEngine": "lmi"})
+    assert run(capsys, "--variant", "llama-lmi")[0] == 0
+    assert ep.invocations[-1]["body"] == EXPECTED_REQUESTS["lmi"]
+    assert run(capsys, "--stack", "LlmEndpointLlamaLmi", "--engine", "tgi")[0] == 0
+    assert ep.invocations[-1]["body"] == EXPECTED_REQUESTS["tgi"]
+
+
+def test_an_engine_name_as_variant_with_an_endpoint_name_is_the_engine_as_before(aws_env, capsys):
+    # `--endpoint-name E --variant lmi`, as pipelines and scripts called it before deployments had names.
+    ep = endpoint(aws_env, Stream(lmi_json_document(), "application/json"), image=TGI_IMAGE)
+    code, out, err = run(capsys, "--endpoint-name", ep.name, "--variant", "lmi")
+    assert (code, out) == (0, TEXT + "\n"), err
+    assert ep.invocations[0]["body"] == EXPECTED_REQUESTS["lmi"]
+    # Any other name is only the deployment's: the engine is detected from the image.
+    code, _, err = run(capsys, "--endpoint-name", ep.name, "--variant", "llama-lmi")
+    assert f"streaming from {ep.name} (tgi)" in err
+    assert ep.invocations[1]["body"] == EXPECTED_REQUESTS["tgi"]
+
+
+def test_an_unknown_engine_is_refused_naming_the_flag_and_the_engines(aws_env, capsys):
+    with pytest.raises(SystemExit) as usage:
+        main(["--endpoint-name", "x", "--engine", "trt"])
+    assert usage.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.endswith("argument --engine: invalid choice: 'trt' (choose from lmi, sglang, tgi, vllm)") or error.endswith(
+        "argument --engine: invalid choice: 'trt' (choose from 'lmi', 'sglang', 'tgi', 'vllm')"
+    )
+
+
+def test_a_deployment_without_a_stack_names_the_stack_it_looked_for(aws_env, capsys):
+    code, out, err = run(capsys, "--variant", "qwen-vllm", "--app-name", "team-b")
+    assert (code, out) == (EXIT_CODES["EndpointNotFound"], "")
+    assert "Stack with id team-b-LlmEndpointQwenVllm does not exist" in err and "Traceback" not in err
+
+
+def test_help_says_what_variant_and_engine_mean(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "the deployment's name in the app (a variants.<name> key); alone, picks the app's stack for it" in text
+    assert "an engine's name (lmi|sglang|tgi|vllm) is taken as --engine" in text
+    assert "--engine {lmi,sglang,tgi,vllm}" in text and "ServingEngine output" in text
 
 
 def test_an_unrecognized_image_names_the_way_out(aws_env, capsys):
     ep = endpoint(aws_env, Stream(tgi_sse(), "text/event-stream"), image="123456789012.dkr.ecr.us-east-1.amazonaws.com/in-house:1")
     code, _, err = run(capsys, "--endpoint-name", ep.name)
     assert code == 2
-    assert f"cannot tell which engine serves {ep.name}; pass --variant lmi|sglang|tgi|vllm (or --api chat)" in err
+    assert f"cannot tell which engine serves {ep.name}; pass --engine lmi|sglang|tgi|vllm (or --api chat)" in err
     assert ep.invocations == []
 
 
@@ -346,7 +457,7 @@ def test_json_output_is_one_object_with_text_and_figures(aws_env, capsys):
     assert code == 0
     document = json.loads(out)
     assert document["text"] == TEXT
-    assert (document["endpoint"], document["variant"], document["format"]) == (ep.name, "tgi", "sse")
+    assert (document["endpoint"], document["variant"], document["engine"], document["format"]) == (ep.name, None, "tgi", "sse")
     assert document["output_tokens"] == len(TOKENS)
     assert document["time_to_first_token_s"] <= document["total_s"]
 
@@ -362,7 +473,7 @@ def test_unknown_image_without_variant_is_a_usage_error(aws_env, capsys):
     ep = endpoint(aws_env, Stream(tgi_sse()), image="111122223333.dkr.ecr.us-east-1.amazonaws.com/custom:1")
     code, _, err = run(capsys, "--endpoint-name", ep.name)
     assert code == EXIT_CODES["UsageError"] == 2
-    assert "pass --variant" in err
+    assert "pass --engine" in err
 
 
 def test_cli_subprocess_success_and_failure_without_traceback(loopback_aws):
@@ -497,9 +608,11 @@ def test_the_client_recognizes_every_image_the_app_deploys_as_its_engine():
         assert uris and {engine_of_image(uri) for uri in uris} == {name}
 
 
-def test_the_clients_default_stacks_are_the_apps():
-    # The client installs without the app, so it keeps its own copy of the stack names.
-    from stacks.stack_names import ENDPOINT_STACK_IDS
-    from streaming_client.endpoint_discovery import APP_ENDPOINT_STACKS
+@pytest.mark.parametrize("name", ["tgi", "lmi", "qwen-vllm", "a1-b2", "llama-3-8b-sglang"])
+def test_the_client_names_a_deployments_stack_as_the_app_does(name):
+    # The client installs without the app, so it keeps its own copy of the rule.
+    from blueprint.config.names import endpoint_stack_id, prefixed
+    from streaming_client.endpoint_discovery import stack_for_deployment
 
-    assert APP_ENDPOINT_STACKS == ENDPOINT_STACK_IDS
+    assert stack_for_deployment(name) == endpoint_stack_id(name)
+    assert stack_for_deployment(name, "team-a") == prefixed("team-a", endpoint_stack_id(name))

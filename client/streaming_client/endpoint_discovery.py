@@ -1,4 +1,4 @@
-"""Finding the endpoint to call: from a stack's outputs or a name, its status, and its variant."""
+"""Finding the endpoint to call: from a stack's outputs or a name, its status, its deployment and engine."""
 
 from __future__ import annotations
 
@@ -9,26 +9,37 @@ from typing import Any
 
 from streaming_client.aws_errors import translate
 from streaming_client.aws_session import aws_session
-from streaming_client.engines import engine_of_image
+from streaming_client.engines import ENGINES, engine_of_image
 from streaming_client.errors import EndpointNotFound, EndpointNotInService, SmokeTestError, UsageError
 
-# The endpoint stacks the app names per variant (its blueprint/config/names.py; a test keeps them
-# equal): the client installs alone, without the app.
-APP_ENDPOINT_STACKS = {"tgi": "LlmEndpointTgi", "lmi": "LlmEndpointLmi"}
+# The app's endpoint stack ids: this prefix and the deployment's name (its blueprint/config/names.py
+# `endpoint_stack_id`; the client installs alone, without the app, and a test keeps the two equal).
+ENDPOINT_STACK_PREFIX = "LlmEndpoint"
 WAITING_STATES = {"Creating", "Updating", "SystemUpdating", "RollingBack"}
 
 
 @dataclass(frozen=True)
 class EndpointTarget:
     name: str
-    variant: str | None  # "tgi" or "lmi" when a stack output or the caller says so
+    variant: str | None  # the deployment's name in the app (a `variants.<name>` key), when known
     stack: str | None = None
+    engine: str | None = None  # an ENGINES name, when a stack output or the caller says so
 
 
-def stack_for_variant(variant: str, app_name: str = "") -> str:
-    """The app's endpoint stack for `variant`; an app deployed with an `app_name` prefixes it."""
-    stack = APP_ENDPOINT_STACKS[variant]
+def stack_for_deployment(name: str, app_name: str = "") -> str:
+    """The app's endpoint stack for deployment `name`: `LlmEndpoint` and the name's hyphen-separated
+    words capitalized (`qwen-vllm` -> `LlmEndpointQwenVllm`); an app with an `app_name` prefixes it."""
+    stack = ENDPOINT_STACK_PREFIX + "".join(word.capitalize() for word in name.split("-"))
     return f"{app_name}-{stack}" if app_name else stack
+
+
+def engine_of_outputs(outputs: dict[str, str]) -> str | None:
+    """The engine a stack's outputs name: `ServingEngine`, or for a stack deployed before it existed
+    its `ServingVariant` when that is an engine's name (the deployments were named by engine then)."""
+    for key in ("ServingEngine", "ServingVariant"):
+        if outputs.get(key) in ENGINES:
+            return outputs[key]
+    return None
 
 
 def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
@@ -41,11 +52,11 @@ def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
 
 
 def target_from_stack(cloudformation: Any, stack_name: str) -> EndpointTarget:
-    """The endpoint named by a stack's `EndpointName` output (and its `ServingVariant`)."""
+    """The endpoint named by a stack's `EndpointName` output, its deployment (`ServingVariant`) and engine."""
     outputs = stack_outputs(cloudformation, stack_name)
     if "EndpointName" not in outputs:
         raise EndpointNotFound(f"stack {stack_name} has no EndpointName output (is it an endpoint stack, deployed?)")
-    return EndpointTarget(outputs["EndpointName"], outputs.get("ServingVariant"), stack_name)
+    return EndpointTarget(outputs["EndpointName"], outputs.get("ServingVariant"), stack_name, engine_of_outputs(outputs))
 
 
 def describe_endpoint(sagemaker: Any, name: str) -> dict:
@@ -109,7 +120,7 @@ def deployed_fleet(sagemaker: Any, description: dict) -> Fleet | None:
     return Fleet(variant["InstanceType"], int(running.get("CurrentInstanceCount") or variant.get("InitialInstanceCount") or 1))
 
 
-def detect_variant(sagemaker: Any, description: dict) -> str | None:
+def detect_engine(sagemaker: Any, description: dict) -> str | None:
     """The engine (engines.py) from the image of the endpoint's model (DescribeEndpointConfig, DescribeModel)."""
     try:
         config = sagemaker.describe_endpoint_config(EndpointConfigName=description["EndpointConfigName"])
@@ -129,23 +140,39 @@ def detect_variant(sagemaker: Any, description: dict) -> str | None:
 
 def connect(args: Any) -> tuple[Any, EndpointTarget]:
     """The AWS session of a CLI's --profile/--region and the endpoint its --endpoint-name, --stack,
-    --variant and --app-name name (the smoke test's and the bench's common start)."""
+    --variant, --engine and --app-name name (the smoke test's and the bench's common start)."""
     session = aws_session(args.profile, args.region)
     if session.region_name is None:
         raise UsageError("no AWS region (set AWS_REGION or use --region)")
-    target = resolve_target(session, endpoint_name=args.endpoint_name, stack=args.stack, variant=args.variant, app_name=args.app_name)
+    target = resolve_target(
+        session,
+        endpoint_name=args.endpoint_name,
+        stack=args.stack,
+        variant=args.variant,
+        engine=getattr(args, "engine", None),
+        app_name=args.app_name,
+    )
     return session, target
 
 
 def resolve_target(
-    session: Any, *, endpoint_name: str | None, stack: str | None, variant: str | None, app_name: str = ""
+    session: Any,
+    *,
+    endpoint_name: str | None,
+    stack: str | None,
+    variant: str | None,
+    engine: str | None = None,
+    app_name: str = "",
 ) -> EndpointTarget:
-    """The endpoint by name, or from a stack's outputs (the app's stack for `variant` by default)."""
+    """The endpoint by name, or from a stack's outputs (the app's stack of deployment `variant` by
+    default). The engine is `engine` if given; else, with an endpoint name, `variant` when it is an
+    engine's name (the flags of the days when deployments were named by engine); else the stack's
+    outputs'; else None (detect it from the image)."""
     if endpoint_name:
-        return EndpointTarget(endpoint_name, variant)
+        return EndpointTarget(endpoint_name, variant, None, engine or (variant if variant in ENGINES else None))
     if stack is None:
         if variant is None:
             raise UsageError("give an endpoint name, a stack or a variant")
-        stack = stack_for_variant(variant, app_name)
+        stack = stack_for_deployment(variant, app_name)
     target = target_from_stack(session.client("cloudformation"), stack)
-    return EndpointTarget(target.name, variant or target.variant, stack)
+    return EndpointTarget(target.name, variant or target.variant, stack, engine or target.engine)

@@ -1,25 +1,14 @@
-"""Request bodies of the reference recipe per variant, with the Llama 2 chat prompt template."""
+"""Request bodies of the reference recipe per engine (engines.py says how each differs), with the
+Llama 2 chat prompt template, and the OpenAI chat request."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 
-DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant that writes clear, friendly and concise marketing emails."
+from streaming_client.engines import DEFAULT_PROMPT, Engine, engine_named
 
-# The recipe's example asks (SPEC Part 1).
-DEFAULT_PROMPTS = {
-    "tgi": (
-        "AnyCompany recently announced a new service launch named AnyCloud Internet Service. "
-        "Write a short email about the product launch with Call to action to Alice Smith, whose email is "
-        "alice.smith@example.com. Mention the Coupon Code: EARLYB1RD to get 20% for 1st 3 months."
-    ),
-    "lmi": (
-        "AnyCompany recently announced a new service launch named AnyCloud Streaming Service. "
-        "Write a short email about the product launch with Call to action to Alice Smith, whose email is "
-        "alice.smith@example.com. Mention the Coupon Code: STREAM2DREAM to get 15% for 1st 6 months."
-    ),
-}
+DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant that writes clear, friendly and concise marketing emails."
 
 
 def llama2_chat_prompt(user_message: str, system_prompt: str = DEFAULT_SYSTEM_PROMPT) -> str:
@@ -37,13 +26,18 @@ class GenerationParameters:
     top_k: int = 50
     do_sample: bool = True
     return_full_text: bool = False
-    # TGI only in the recipe.
+    # Sent only to the engines that list them in `Engine.extra_parameters`.
     repetition_penalty: float | None = 1.03
     stop: list[str] = field(default_factory=lambda: ["</s>"])
 
 
-def request_body(variant: str, prompt: str, parameters: GenerationParameters | None = None) -> bytes:
-    """JSON body for `variant`: TGI asks for a stream and stops at </s>; LMI 0.25 streams by itself."""
+def request_body(engine: Engine | str, prompt: str, parameters: GenerationParameters | None = None) -> bytes:
+    """The generate request of `engine` (an `Engine` or its name) for `prompt` as it is (templated by
+    the caller): the common parameters, then the engine's own ones (`Engine.extra_parameters`, an
+    unset one left out), and `"stream": true` for an engine that streams only when asked."""
+    chosen = engine_named(engine)
+    if chosen.api != "generate":
+        raise ValueError(f"engine {chosen.name!r} answers the {chosen.api} API, not generate")
     p = parameters or GenerationParameters()
     common = {
         "do_sample": p.do_sample,
@@ -53,14 +47,29 @@ def request_body(variant: str, prompt: str, parameters: GenerationParameters | N
         "max_new_tokens": p.max_new_tokens,
         "return_full_text": p.return_full_text,
     }
-    if variant == "tgi":
-        tgi_only = {"repetition_penalty": p.repetition_penalty, "stop": p.stop}
-        body = {"inputs": prompt, "parameters": {**common, **{k: v for k, v in tgi_only.items() if v is not None}}, "stream": True}
-    elif variant == "lmi":
-        body = {"inputs": prompt, "parameters": common}
-    else:
-        raise ValueError(f"unknown variant {variant!r}; allowed: tgi, lmi")
+    own = {name: getattr(p, name) for name in chosen.extra_parameters}
+    body: dict[str, object] = {"inputs": prompt, "parameters": {**common, **{k: v for k, v in own.items() if v is not None}}}
+    if chosen.stream_flag:
+        body["stream"] = True
     return json.dumps(body).encode()
+
+
+def recipe_request(
+    engine: Engine | None,
+    api: str,
+    user_message: str | None,
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT,
+    parameters: GenerationParameters | None = None,
+) -> bytes:
+    """The request `api` ("generate" or "chat") of `user_message` (default: the engine's ask): the
+    chat API's messages, or the generate request of `engine` with the Llama 2 template. A generate
+    request needs an engine that answers it (ValueError otherwise)."""
+    message = user_message or (engine.default_prompt if engine else DEFAULT_PROMPT)
+    if api == "chat":  # one request for every chat server, whichever engine it is
+        return chat_request_body(message, system_prompt, parameters)
+    if engine is None:
+        raise ValueError("the generate request needs its engine")
+    return request_body(engine, llama2_chat_prompt(message, system_prompt), parameters)
 
 
 def chat_request_body(user_message: str, system_prompt: str, parameters: GenerationParameters | None = None) -> bytes:

@@ -1,6 +1,7 @@
 """Load benchmark: a sweep of concurrency levels against a deployed endpoint, with plots.
 
     llm-bench --variant tgi --concurrency 1,2,4,8,16 --requests-per-level 32
+    llm-bench --variant qwen-vllm --app-name team-a
     llm-bench --endpoint-name NAME --variant lmi --prompt-tokens 1024 --time-limit 600
 
 Per level: TTFT, inter-token and end-to-end latency (p50/p90/p99), output tokens per second per
@@ -20,8 +21,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from botocore.exceptions import BotoCoreError
+
 from blueprint.reports.roofline import Roofline
 from streaming_client import endpoint_discovery, invocation, payloads
+from streaming_client.engines import ENGINES
 from streaming_client.errors import SmokeTestError, UsageError
 from tools.llm_bench import report, runner, stats
 from tools.llm_bench.bounds import level_bound
@@ -71,8 +75,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     where.add_argument("--stack")
     parser.add_argument(
         "--variant",
-        choices=["tgi", "lmi"],
-        help="request format and the app's settings for the bound (default: the stack's ServingVariant output)",
+        metavar="NAME",
+        help="the deployment's name in the app (a variants.<name> key), whose settings the bound assumes; alone, picks the "
+        "app's stack for it (default: the stack's ServingVariant output). With --endpoint-name, an engine's name "
+        f"({'|'.join(sorted(ENGINES))}) is also taken as --engine, as before deployments had names",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=sorted(ENGINES),
+        help="the engine whose request to send (default: the stack's ServingEngine output, else detected from the endpoint's image)",
     )
     parser.add_argument("--app-name", default="", help="without --endpoint-name or --stack: the app's app_name setting, if it has one")
     parser.add_argument("--concurrency", default="1,2,4,8,16", help="comma-separated levels")
@@ -141,15 +152,28 @@ def deployment_of(args: argparse.Namespace, fleet: endpoint_discovery.Fleet | No
 
 def run(args: argparse.Namespace) -> int:
     session, target = endpoint_discovery.connect(args)
-    args.variant = args.variant or target.variant
-    if args.variant not in ("tgi", "lmi"):
-        raise UsageError(f"cannot tell which request {target.name} takes: pass --variant tgi or --variant lmi")
     sagemaker = session.client("sagemaker")
     description = endpoint_discovery.describe_endpoint(sagemaker, target.name)
-    deployment = deployment_of(args, endpoint_discovery.deployed_fleet(sagemaker, description))
+    engine_name = target.engine or endpoint_discovery.detect_engine(sagemaker, description)
+    if engine_name is None:
+        raise UsageError(f"cannot tell which engine serves {target.name}; pass --engine {'|'.join(sorted(ENGINES))}")
+    if target.variant is None:
+        raise UsageError(
+            f"cannot tell which of the app's deployments {target.name} is, for the bound: pass --variant NAME (its variants.<name> key)"
+        )
+    args.variant, args.engine = target.variant, engine_name
+    fleet = endpoint_discovery.deployed_fleet(sagemaker, description)
+    try:
+        deployment = deployment_of(args, fleet)
+    except (LookupError, AttributeError) as error:  # the deployment is not one of the app's settings
+        raise UsageError(
+            f"--variant {args.variant}: not a deployment of this app's settings (a variants.<name> key), "
+            f"whose settings the bound assumes ({type(error).__name__}: {error})"
+        ) from None
     runtime = invocation.runtime_client(session)
     parameters = payloads.GenerationParameters(max_new_tokens=args.max_new_tokens)
-    body = payloads.request_body(args.variant, payloads.llama2_chat_prompt(prompt_of(args.prompt_tokens)), parameters)
+    engine = ENGINES[engine_name]
+    body = payloads.recipe_request(engine, engine.api, prompt_of(args.prompt_tokens), parameters=parameters)
     started = datetime.now(UTC)
     deadline = time.monotonic() + args.time_limit
     progress = None
@@ -194,6 +218,7 @@ def run(args: argparse.Namespace) -> int:
     meta = {
         "endpoint": target.name,
         "variant": args.variant,
+        "engine": args.engine,
         "instance_type": deployment.instance_type,
         "instance_count": deployment.instances,
         "started_at": started.isoformat(timespec="seconds"),
@@ -248,6 +273,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except (BotoCoreError, ValueError) as error:  # local set-up: profile, region, endpoint URL
+        print(f"error: {error}", file=sys.stderr)
+        return UsageError.exit_code
 
 
 if __name__ == "__main__":

@@ -4,11 +4,14 @@
 
 Starts the loopback server the tests use (tools/loopback/aws.py: the SageMaker runtime writing
 genuine event-stream frames, SageMaker and CloudFormation answering in their own protocols) on
-127.0.0.1 with one endpoint per stream format the client reads and the app's two endpoint
-stacks, points boto3 at it with obviously fake credentials, then runs, as you would against AWS:
+127.0.0.1 with an endpoint stack per sample deployment (one per engine, each stack with the
+outputs the app gives it: EndpointName, ServingVariant, ServingEngine) and an endpoint per other
+stream format the client reads, points boto3 at it with obviously fake credentials, then runs, as
+you would against AWS:
 
-1. `llm-smoke-test --variant tgi` (the endpoint found from the LlmEndpointTgi stack's outputs),
-2. `llm-smoke-test --endpoint-name ...` once per other format (LMI, vLLM and SGLang chat),
+1. `llm-smoke-test --variant NAME` per deployment (the endpoint and its engine found from the
+   app's stack for NAME, e.g. LlmEndpointQwenVllm for qwen-vllm),
+2. `llm-smoke-test --endpoint-name ...` per other format (the engine detected from the image),
 3. `llm-bench` at concurrency 1, 4 and 8 against an endpoint with a known schedule (4 slots: the
    eighth request waits), writing the JSON, CSV and plot to --output-dir.
 
@@ -25,20 +28,19 @@ from pathlib import Path
 from unittest import mock
 
 from streaming_client.cli import smoke_test
+from streaming_client.endpoint_discovery import stack_for_deployment
 from tools.cli import bench
-from tools.loopback.aws import LMI_IMAGE, TGI_IMAGE, Endpoint, LoopbackAws, Scheduled, Stream
-from tools.loopback.samples import FORMATS
+from tools.loopback.aws import Endpoint, LoopbackAws, Scheduled, Stream
+from tools.loopback.samples import ENGINE_SAMPLES, EXTRA_DEMO_STREAMS, FORMATS, SAMPLE_DEPLOYMENTS
 
-VLLM_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-vllm:0.29.0-transformers5.15.0-gpu-py312-cu130-ubuntu24.04-v1.0"
-SGLANG_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-sglang:0.5.8-transformers4.57.3-gpu-py312-cu129-ubuntu24.04"
+# The deployments' endpoints (each found through its stack), then the other formats' (by name).
+DEPLOYMENT_ENDPOINTS = {f"demo-{d.name}": d for d in SAMPLE_DEPLOYMENTS}
 # Endpoint name -> (stream format of tools/loopback/samples.py, image the endpoint's model runs).
 ENDPOINTS = {
-    "demo-tgi": ("tgi-sse", TGI_IMAGE),
-    "demo-lmi-0-25": ("lmi-json-document", LMI_IMAGE),
-    "demo-lmi-jsonlines": ("lmi-jsonlines", LMI_IMAGE),
-    "demo-vllm": ("vllm-chat-sse", VLLM_IMAGE),
-    "demo-sglang": ("sglang-chat-sse", SGLANG_IMAGE),
+    **{name: (ENGINE_SAMPLES[d.engine].stream, ENGINE_SAMPLES[d.engine].image) for name, d in DEPLOYMENT_ENDPOINTS.items()},
+    **{f"demo-{suffix}": answer for suffix, answer in EXTRA_DEMO_STREAMS.items()},
 }
+BENCHED = SAMPLE_DEPLOYMENTS[0]  # the bench's bound assumes the app's settings of this deployment
 FAKE_AWS = {"AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo", "AWS_REGION": "us-east-1"}
 
 
@@ -50,8 +52,9 @@ def start(aws: LoopbackAws) -> None:
         stream = b"".join(build())
         parts = [stream[i : i + 24] for i in range(0, len(stream), 24)]
         aws.add_endpoint(Endpoint(name, image=image, answers=[Stream(parts, content_type, delay_s=0.005)]))
-    aws.add_stack("LlmEndpointTgi", {"EndpointName": "demo-tgi", "ServingVariant": "tgi", "Region": "us-east-1"})
-    aws.add_stack("LlmEndpointLmi", {"EndpointName": "demo-lmi-0-25", "ServingVariant": "lmi", "Region": "us-east-1"})
+    for name, deployment in DEPLOYMENT_ENDPOINTS.items():
+        outputs = {"EndpointName": name, "ServingVariant": deployment.name, "ServingEngine": deployment.engine, "Region": "us-east-1"}
+        aws.add_stack(stack_for_deployment(deployment.name), outputs)
     # 48 tokens a request: the first 100 ms after a slot frees, then one every 10 ms; 4 slots.
     aws.add_endpoint(Endpoint("demo-bench", answers=[Scheduled(0.1, 0.01, 48, threading.Semaphore(4))]))
 
@@ -67,19 +70,17 @@ def main(argv: list[str] | None = None) -> int:
         start(aws)
         with mock.patch.dict(os.environ, environment, clear=True):
             steps = [
-                ("llm-smoke-test --variant tgi", ["--variant", "tgi"]),
-                *((f"llm-smoke-test --endpoint-name {name}", ["--endpoint-name", name]) for name in ENDPOINTS if name != "demo-tgi"),
+                *(["--variant", d.name] for d in DEPLOYMENT_ENDPOINTS.values()),
+                *(["--endpoint-name", name] for name in ENDPOINTS if name not in DEPLOYMENT_ENDPOINTS),
             ]
-            for title, argv_ in steps:
-                print(f"\n$ {title}", file=sys.stderr, flush=True)
+            for argv_ in steps:
+                print(f"\n$ llm-smoke-test {' '.join(argv_)}", file=sys.stderr, flush=True)
                 if smoke_test.main(argv_) != 0:
                     return 1
-            print(
-                f"\n$ llm-bench --endpoint-name demo-bench --variant tgi --concurrency 1,4,8 --output-dir {args.output_dir}",
-                file=sys.stderr,
-            )
+            target = ["--endpoint-name", "demo-bench", "--variant", BENCHED.name, "--engine", BENCHED.engine]
+            print(f"\n$ llm-bench {' '.join(target)} --concurrency 1,4,8 --output-dir {args.output_dir}", file=sys.stderr)
             levels = ["--concurrency", "1,4,8", "--requests-per-level", "8", "--max-new-tokens", "48", "--no-progress"]
-            code = bench.main(["--endpoint-name", "demo-bench", "--variant", "tgi", *levels, "--output-dir", str(args.output_dir)])
+            code = bench.main([*target, *levels, "--output-dir", str(args.output_dir)])
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

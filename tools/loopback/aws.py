@@ -24,8 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote
 from xml.sax.saxutils import escape
 
-TGI_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:2.0.1-tgi1.0.3-gpu-py39-cu118-ubuntu20.04"
-LMI_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.25.0-deepspeed0.11.0-cu118"
+from tools.loopback.samples import DEFAULT_IMAGE
 
 
 def _header(name: str, value: str) -> bytes:
@@ -90,7 +89,7 @@ class HttpError:
 @dataclass
 class Endpoint:
     name: str
-    image: str = TGI_IMAGE
+    image: str = DEFAULT_IMAGE
     status: str = "InService"
     instance_count: int = 1
     instance_type: str = "ml.g5.12xlarge"

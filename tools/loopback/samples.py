@@ -1,8 +1,11 @@
-"""What each model server streams (SPEC Part 2), built from a list of token texts."""
+"""What each model server streams (SPEC Part 2), built from a list of token texts, and each
+engine's image and stream (`ENGINE_SAMPLES`): the loopback's test data, the one file of tools/ that
+names engines (tests/test_engine_literals.py)."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 TOKENS = ["Subject", ":", " AnyCloud", " 启动", " 🚀", ' "quoted"', " back\\slash", "\n\nDear", " Alice", " — café", " 😀👍🏽", "."]
 TEXT = "".join(TOKENS)
@@ -96,3 +99,48 @@ FORMATS = {
     "sglang-chat-sse": (sglang_chat_sse, "text/event-stream"),
     "lmi-chat-jsonlines": (lmi_chat_jsonlines, "application/jsonlines"),
 }
+
+
+# Images as the SageMaker SDK's registry names them (the client detects the engine from them).
+TGI_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:2.0.1-tgi1.0.3-gpu-py39-cu118-ubuntu20.04"
+LMI_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.25.0-deepspeed0.11.0-cu118"
+VLLM_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-vllm:0.29.0-transformers5.15.0-gpu-py312-cu130-ubuntu24.04-v1.0"
+SGLANG_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-sglang:0.5.8-transformers4.57.3-gpu-py312-cu129-ubuntu24.04"
+DEFAULT_IMAGE = TGI_IMAGE  # a loopback endpoint's unless it says otherwise
+
+
+@dataclass(frozen=True)
+class EngineSample:
+    """An engine as the loopback serves it: its image, and the stream (a `FORMATS` key) that answers
+    the client's request in the engine's own API."""
+
+    image: str
+    stream: str
+
+
+# One per engine of streaming_client.engines.ENGINES (a test keeps the keys equal).
+ENGINE_SAMPLES = {
+    "tgi": EngineSample(TGI_IMAGE, "tgi-sse"),
+    "lmi": EngineSample(LMI_IMAGE, "lmi-json-document"),  # LMI 0.25, the recipe's
+    "vllm": EngineSample(VLLM_IMAGE, "vllm-chat-sse"),
+    "sglang": EngineSample(SGLANG_IMAGE, "sglang-chat-sse"),
+}
+
+
+@dataclass(frozen=True)
+class SampleDeployment:
+    """A deployment of the app as the loopback's CloudFormation shows it (demo and tests)."""
+
+    name: str  # its variants.<name> key (ServingVariant)
+    engine: str  # ServingEngine
+
+
+# One deployment per engine: the seed's two, named after their engines, and two named otherwise.
+SAMPLE_DEPLOYMENTS = (
+    SampleDeployment("tgi", "tgi"),
+    SampleDeployment("lmi", "lmi"),
+    SampleDeployment("qwen-vllm", "vllm"),
+    SampleDeployment("qwen-sglang", "sglang"),
+)
+# Streams the demo shows besides the engines' own (endpoint name suffix -> stream, image).
+EXTRA_DEMO_STREAMS = {"lmi-jsonlines": ("lmi-jsonlines", LMI_IMAGE)}  # LMI 0.26+

@@ -1,8 +1,9 @@
 """Stream a prompt from a deployed endpoint and print the text as it arrives.
 
-    llm-smoke-test --endpoint-name NAME [--variant tgi|lmi|vllm|sglang]
+    llm-smoke-test --endpoint-name NAME [--engine tgi|lmi|vllm|sglang]
     llm-smoke-test --stack LlmEndpointTgi --wait
-    llm-smoke-test --variant lmi --accept-eula --json
+    llm-smoke-test --variant qwen-vllm --json     # the app's deployment variants.qwen-vllm (its stack)
+    llm-smoke-test --variant lmi --app-name team-a --accept-eula
     llm-smoke-test --endpoint-name NAME --api chat       # the OpenAI chat API (LMI's Messages API too)
 
 Standard output carries only the generated text (or, with --json, one JSON object at the end);
@@ -46,10 +47,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--endpoint-name", help="endpoint to call")
     where.add_argument("--stack", help="endpoint stack whose EndpointName output to call")
+    engines = "|".join(sorted(ENGINES))
     parser.add_argument(
         "--variant",
+        metavar="NAME",
+        help="the deployment's name in the app (a variants.<name> key); alone, picks the app's stack for it. With "
+        f"--endpoint-name, an engine's name ({engines}) is taken as --engine, as before deployments had names",
+    )
+    parser.add_argument(
+        "--engine",
         choices=sorted(ENGINES),
-        help="engine serving the endpoint (default: detected from its image); alone, picks the app's stack",
+        help="the engine whose request to send (default: the stack's ServingEngine output, else detected from the endpoint's image)",
     )
     parser.add_argument(
         "--api",
@@ -61,7 +69,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--wait", action="store_true", help="poll DescribeEndpoint until InService first")
     parser.add_argument("--wait-timeout", type=positive(float), default=3600, metavar="SECONDS", help="limit for --wait (default 3600)")
     parser.add_argument("--poll-interval", type=positive(float), default=30, metavar="SECONDS", help="between status checks (default 30)")
-    parser.add_argument("--prompt", help="user message (default: the recipe's example ask for the variant)")
+    parser.add_argument("--prompt", help="user message (default: the recipe's example ask for the engine)")
     parser.add_argument("--system-prompt", default=payloads.DEFAULT_SYSTEM_PROMPT)
     defaults = payloads.GenerationParameters()
     parser.add_argument("--max-new-tokens", type=positive(int), default=defaults.max_new_tokens)
@@ -109,24 +117,22 @@ def run(args: argparse.Namespace) -> int:
     parameters = payloads.GenerationParameters(
         max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p, top_k=args.top_k
     )
-    variant = args.variant or target.variant
-    if variant is None and args.api != "chat":
-        variant = endpoint_discovery.detect_variant(sagemaker, description)
-    api = args.api or (ENGINES[variant].api if variant in ENGINES else None)
+    engine = ENGINES[target.engine] if target.engine else None
+    if engine is None and args.api != "chat":
+        detected = endpoint_discovery.detect_engine(sagemaker, description)
+        engine = ENGINES[detected] if detected else None
+    api = args.api or (engine.api if engine else None)
     if api is None:
         engines = "|".join(sorted(ENGINES))
-        raise UsageError(f"cannot tell which engine serves {target.name}; pass --variant {engines} (or --api chat)")
-    if api == "chat":  # one request for every chat server, whichever engine it is
-        body = payloads.chat_request_body(args.prompt or payloads.DEFAULT_PROMPTS["tgi"], args.system_prompt, parameters)
-    elif variant in payloads.DEFAULT_PROMPTS:
-        prompt = payloads.llama2_chat_prompt(args.prompt or payloads.DEFAULT_PROMPTS[variant], args.system_prompt)
-        body = payloads.request_body(variant, prompt, parameters)
-    else:
-        known = " or ".join(sorted(payloads.DEFAULT_PROMPTS))
-        raise UsageError(f"--api generate is the recipe's request of {known}, not of {variant or target.name}: use --api chat")
+        raise UsageError(f"cannot tell which engine serves {target.name}; pass --engine {engines} (or --api chat)")
+    if api != "chat" and (engine is None or engine.api != api):
+        known = " or ".join(sorted(name for name, other in ENGINES.items() if other.api == api))
+        raise UsageError(f"--api {api} is the recipe's request of {known}, not of {engine.name if engine else target.name}: use --api chat")
+    body = payloads.recipe_request(engine, api, args.prompt, args.system_prompt, parameters)
     runtime = invocation.runtime_client(session, read_timeout_s=args.read_timeout)
-    status(f"streaming from {target.name} ({variant or api})")
+    status(f"streaming from {target.name} ({engine.name if engine else api})")
     writer = TextWriter(enabled=not args.json)
+    engine_name = engine.name if engine else None
     try:
         result = invocation.stream_text(
             runtime,
@@ -141,11 +147,11 @@ def run(args: argparse.Namespace) -> int:
     except SmokeTestError as error:
         writer.finish()
         partial = error.partial if isinstance(error.partial, invocation.StreamResult) else None
-        report(args, target.name, variant, partial, error)
+        report(args, target, engine_name, partial, error)
         error.reported = True
         raise
     writer.finish()
-    report(args, target.name, variant, result, None)
+    report(args, target, engine_name, result, None)
     return 0
 
 
@@ -170,15 +176,16 @@ class TextWriter:
 
 def report(
     args: argparse.Namespace,
-    endpoint: str | None,
-    variant: str | None,
+    target: endpoint_discovery.EndpointTarget | None,
+    engine: str | None,
     result: invocation.StreamResult | None,
     error: SmokeTestError | None,
 ) -> None:
     if args.json:
         document = {
-            "endpoint": endpoint,
-            "variant": variant,
+            "endpoint": target.name if target else args.endpoint_name or args.stack,
+            "variant": target.variant if target else args.variant,
+            "engine": engine or (target.engine if target else args.engine),
             "format": result.format.value if result and result.format else None,
             "content_type": result.content_type if result else None,
             "text": result.text if result else "",
@@ -213,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         return run(args)
     except SmokeTestError as error:
         if args.json and not error.reported:
-            report(args, args.endpoint_name or args.stack, args.variant, None, error)
+            report(args, None, None, None, error)
         status(str(error) if isinstance(error, Interrupted) else f"error: {error}")
         return error.exit_code
     except BrokenPipeError:
@@ -223,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # before the stream started (discovery, --wait, the request)
         interrupted = Interrupted("interrupted")
         if args.json:
-            report(args, args.endpoint_name or args.stack, args.variant, None, interrupted)
+            report(args, None, None, None, interrupted)
         status(str(interrupted))
         return interrupted.exit_code
     except (BotoCoreError, ValueError) as error:  # local set-up: profile, region, endpoint URL
