@@ -17,11 +17,18 @@ from tests.conftest import ROOT
 SCANNED_ROOTS: tuple[str, ...] = (
     "client/streaming_client",
     "tools",
-)
+    "blueprint",
+    "stacks",
+)  # not benchmarks/: like tests, they replay recorded streams of named engines
 # Files (from the repository root) that may name engines: the engine modules and test data.
 ALLOWED_FILES: set[str] = {
     "client/streaming_client/engines.py",  # the client's engine module
     "tools/loopback/samples.py",  # what each engine streams and its image: the loopback's test data
+    "blueprint/engines/tgi.py",  # the app's engine modules
+    "blueprint/engines/lmi.py",
+    "blueprint/engines/vllm.py",
+    "blueprint/engines/sglang.py",
+    "blueprint/config/profiles.py",  # profiles name their deployments and engines
 }
 # -------------------------------------------------------------------------------------------------
 

@@ -591,18 +591,20 @@ def test_an_answer_without_text_fails_the_smoke_test(aws_env, capsys, parts, con
 
 
 def test_the_client_recognizes_every_image_the_app_deploys_as_its_engine():
-    # The client installs without the app: its engine markers must match the app's image table.
-    from blueprint.engines.registry import CONTAINERS
+    # The client installs without the app: its engines (names, markers, request API) must be the
+    # app's registry's, and its markers must match every image of the app's image table.
+    from blueprint.engines.registry import ENGINES as APP_ENGINES
     from blueprint.images.image_catalog import load_table
     from streaming_client.engines import ENGINES, engine_of_image
 
+    assert set(ENGINES) == set(APP_ENGINES)
     table = load_table()["images"]
-    for name, module in CONTAINERS.items():
-        assert ENGINES[name].api == "generate"  # the recipe's engines keep the recipe's request
+    for name, engine in APP_ENGINES.items():
+        assert ENGINES[name].api == engine.API
         uris = [
             entry["uri"]
-            for framework in module.FRAMEWORKS
-            for version in table[framework].values()
+            for framework in engine.FRAMEWORKS
+            for version in table.get(framework, {}).values()
             for entry in version["regions"].values()
         ]
         assert uris and {engine_of_image(uri) for uri in uris} == {name}

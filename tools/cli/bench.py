@@ -133,13 +133,14 @@ def deployment_of(args: argparse.Namespace, fleet: endpoint_discovery.Fleet | No
     from blueprint.reports.sizing import size
 
     config = load_project_config()
-    settings = config.variants.get(args.variant or "")
-    instance_type = args.instance_type or (fleet.instance_type if fleet else settings.instance_type if settings else "")
+    settings = config.variants.get(args.variant)
+    if settings is None:
+        raise LookupError(f"profile {config.profile} has {', '.join(config.variants) or 'no deployments'}")
+    instance_type = args.instance_type or (fleet.instance_type if fleet else settings.instance_type)
     instances = args.instance_count or (fleet.instances if fleet else 1)
     facts = instance_facts(instance_type)
-    if facts is None or settings is None:  # no price, or no deployment of the app to bound
-        price = facts.price_per_hour * instances if facts else None
-        return Deployment(instance_type, instances, price, None, 0, 0)
+    if facts is None:
+        return Deployment(instance_type, instances, None, None, 0, 0)
     model = model_facts(settings.model)
     limits = ENGINES[settings.engine].serving_limits(f"variants.{args.variant}", settings, facts, model)
     gpus = min(limits.gpus_used, facts.gpus)
@@ -165,10 +166,9 @@ def run(args: argparse.Namespace) -> int:
     fleet = endpoint_discovery.deployed_fleet(sagemaker, description)
     try:
         deployment = deployment_of(args, fleet)
-    except (LookupError, AttributeError) as error:  # the deployment is not one of the app's settings
+    except LookupError as error:  # the deployment is not one of the app's settings
         raise UsageError(
-            f"--variant {args.variant}: not a deployment of this app's settings (a variants.<name> key), "
-            f"whose settings the bound assumes ({type(error).__name__}: {error})"
+            f"--variant {args.variant}: not a deployment of this app's settings (a variants.<name> key), whose settings the bound assumes: {error}"
         ) from None
     runtime = invocation.runtime_client(session)
     parameters = payloads.GenerationParameters(max_new_tokens=args.max_new_tokens)
