@@ -165,7 +165,7 @@ class DeliveryPipelineStack(cdk.Stack):
                 f"aws configure set profile.smoke-{variant}.role_arn {stage_role}",
                 f"aws configure set profile.smoke-{variant}.credential_source EcsContainer",
                 # A non-zero exit (bad answer, endpoint not InService, stream error) fails the action.
-                f'.venv/bin/llm-smoke-test --endpoint-name "${key}_ENDPOINT" --engine {stack.engine} '
+                f'.venv/bin/llm-smoke-test --endpoint-name "${key}_ENDPOINT" --variant {variant} --engine {stack.engine} '
                 f"--profile smoke-{variant} --region {settings.region} --max-new-tokens {SMOKE_TEST_MAX_NEW_TOKENS} --json",
                 # Then what CloudFormation cannot tell: the endpoint runs this deployment's config
                 # (not a silently rolled-back one), and its alarms can reach the topic.

@@ -42,6 +42,9 @@ class Launcher:
     # The engine's defaults, for the sizing report (None: the engine decides at start-up).
     default_max_sequences: int | None
     default_memory_fraction: float | None
+    # Image frameworks whose entrypoint passes `true`/`false` on as written (`--flag true`) instead
+    # of turning them into a bare flag or none; there an empty value is the bare flag.
+    literal_boolean_frameworks: tuple[str, ...] = ()
 
     def env(self, flag: str) -> str:
         """The environment variable the image turns into `--<flag>`."""
@@ -124,6 +127,15 @@ def validate(launcher: Launcher, path: str, settings: LauncherSettings, instance
             )
         elif name in typed:
             problems.append(Problem(where, value, typed[name]))
+        elif value.lower() in ("true", "false") and settings.image.framework in launcher.literal_boolean_frameworks:
+            problems.append(
+                Problem(
+                    where,
+                    value,
+                    f"{settings.image.framework}'s entrypoint passes it on as written (--{name.replace('_', '-')} {value}): "
+                    "give an empty value for the bare flag, or leave the flag out",
+                )
+            )
     managed = {launcher.env(flag): why for flag, why in typed.items()}
     managed |= {launcher.env(name): f"set by {path}.args.{name}" for name in settings.args}
     managed |= {"HF_MODEL_ID": f"set from model.id (as {launcher.env(launcher.model)})", HUB_TOKEN_ENV: f"set by {path}.hub_token_secret"}

@@ -33,5 +33,7 @@ ENGINE = LauncherEngine(
         # SGLang sizes both from the GPU's memory at start-up (sglang/srt/server_args.py).
         default_max_sequences=None,
         default_memory_fraction=None,
+        # Hugging Face's 0.5.8 entrypoint has no true/false handling (AWS's turns true into a bare flag).
+        literal_boolean_frameworks=("huggingface-sglang",),
     ),
 )
