@@ -1,7 +1,8 @@
 """Offline end-to-end: the real CDK CLI bootstraps, deploys and destroys the app in moto's server.
 
-One lifecycle per module run (about 15 s): bootstrap, deploy the bucket stack and both endpoint
-stacks (with the emulator's instance type and without alarms, set through config), read back what
+One lifecycle per module run (about 20 s): bootstrap, deploy the bucket stack and four endpoint
+stacks (the seed's TGI and LMI, and two deployments of a second model on vLLM and SGLang, added
+by config as a user would; the emulator's instance type, no alarms), read back what
 was created with boto3, run llm-smoke-test against each stack (discovery from moto, tokens
 from the loopback runtime server), destroy, and read back what is left. The tests below assert on
 that record. `tests/aws_emulator.py` lists what moto cannot check and how each gap is bridged.
@@ -28,26 +29,50 @@ from blueprint.loader import load_config
 from tests.aws_emulator import ACCOUNT, REGION, MotoServer, detach_managed_policies
 from tests.conftest import ROOT
 from tools.loopback.aws import Endpoint, Stream
-from tools.loopback.samples import TEXT, lmi_json_document, tgi_sse
+from tools.loopback.samples import TEXT, lmi_json_document, sglang_chat_sse, tgi_sse, vllm_chat_sse
 
 # Slow end to end (CLI subprocesses, servers on 127.0.0.1): `pytest -m e2e` runs them alone.
 pytestmark = pytest.mark.e2e
 
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
-STACKS = ("LlmModelBucket", "LlmEndpointTgi", "LlmEndpointLmi")
-ENDPOINT_STACKS = {"tgi": "LlmEndpointTgi", "lmi": "LlmEndpointLmi"}
+ENDPOINT_STACKS = {
+    "tgi": "LlmEndpointTgi",
+    "lmi": "LlmEndpointLmi",
+    "qwen-vllm": "LlmEndpointQwenVllm",
+    "qwen-sglang": "LlmEndpointQwenSglang",
+}
+STACKS = ("LlmModelBucket", *ENDPOINT_STACKS.values())
 MODEL_BUCKET = f"llm-models-{ACCOUNT}-{REGION}"
-# Config for the emulator: a GPU type moto's SageMaker accepts (it rejects ml.g5.*), and no
-# alarms (moto's CloudFormation has no AWS::CloudWatch::Alarm, so rollback cannot watch them).
-EMULATOR_CONTEXT = {"account": ACCOUNT, "region": REGION, "pipeline.enabled": "false"} | {
-    f"variants.{variant}.{key}": value
-    for variant in ENDPOINT_STACKS
+# Two deployments the seed profile does not have: a second model (open licence, no hub token) on
+# the two OpenAI-compatible engines, each with its own image and limits.
+OPEN_MODEL = "Qwen/Qwen3-14B"
+NEW_DEPLOYMENTS = {
+    f"variants.{name}.{key}": value
+    for name, engine, framework, version in (("qwen-vllm", "vllm", "vllm", "0.30.0"), ("qwen-sglang", "sglang", "sglang", "0.5.20"))
     for key, value in (
-        ("instance_type", "ml.g4dn.12xlarge"),
-        ("alarms.enabled", "false"),
-        ("deployment.rollback_on_alarms", "false"),
+        ("engine", engine),
+        ("model.id", OPEN_MODEL),
+        ("image.framework", framework),
+        ("image.version", version),
+        ("tensor_parallel_size", "4"),
+        ("max_model_len", "8192"),
     )
 }
+# Config for the emulator: a GPU type moto's SageMaker accepts (it rejects ml.g5.*), and no
+# alarms (moto's CloudFormation has no AWS::CloudWatch::Alarm, so rollback cannot watch them).
+EMULATOR_CONTEXT = (
+    {"account": ACCOUNT, "region": REGION, "pipeline.enabled": "false"}
+    | NEW_DEPLOYMENTS
+    | {
+        f"variants.{variant}.{key}": value
+        for variant in ENDPOINT_STACKS
+        for key, value in (
+            ("instance_type", "ml.g4dn.12xlarge"),
+            ("alarms.enabled", "false"),
+            ("deployment.rollback_on_alarms", "false"),
+        )
+    }
+)
 # moto lacks change-set outputs and UpdateTerminationProtection, and crashes on UsePreviousValue.
 DEPLOY_FLAGS = ("--method=direct", "--no-previous-parameters", "--require-approval", "never")
 
@@ -172,7 +197,12 @@ def _absent_as_none(read):
 def _smoke_test(env: dict[str, str], loopback_aws, record: Lifecycle) -> None:
     # Discovery (DescribeStacks, DescribeEndpoint/Config/Model) from moto; tokens from the loopback
     # runtime server, which writes genuine event-stream frames.
-    answers = {"tgi": Stream(tgi_sse(), "text/event-stream"), "lmi": Stream(lmi_json_document(), "application/json")}
+    answers = {
+        "tgi": Stream(tgi_sse(), "text/event-stream"),
+        "lmi": Stream(lmi_json_document(), "application/json"),
+        "qwen-vllm": Stream(vllm_chat_sse(), "text/event-stream"),
+        "qwen-sglang": Stream(sglang_chat_sse(), "text/event-stream"),
+    }
     runtime_env = env | {"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": loopback_aws.url}
     for variant, stack in ENDPOINT_STACKS.items():
         endpoint = loopback_aws.add_endpoint(Endpoint(record.outputs[stack]["EndpointName"], answers=[answers[variant]]))
@@ -196,13 +226,14 @@ def _smoke_test(env: dict[str, str], loopback_aws, record: Lifecycle) -> None:
         )
 
 
-def test_deploy_creates_the_three_stacks_with_their_outputs(lifecycle):
+def test_deploy_creates_the_bucket_and_four_endpoint_stacks_with_their_outputs(lifecycle):
     assert lifecycle.before["stacks"] == ["CDKToolkit"]
+    engines = {"tgi": "tgi", "lmi": "lmi", "qwen-vllm": "vllm", "qwen-sglang": "sglang"}
     for variant, stack in ENDPOINT_STACKS.items():
         outputs = lifecycle.outputs[stack]
-        assert outputs["ServingVariant"] == variant
+        assert (outputs["ServingVariant"], outputs["ServingEngine"]) == (variant, engines[variant])
         assert outputs["Region"] == REGION
-    # The outputs name the two endpoints the account now has (moto generates the names).
+    # The outputs name the four endpoints the account now has (moto generates the names).
     assert sorted(lifecycle.outputs[stack]["EndpointName"] for stack in ENDPOINT_STACKS.values()) == lifecycle.deployed["endpoints"]
     assert lifecycle.deployed["stacks"] == sorted(["CDKToolkit", *STACKS])
     assert MODEL_BUCKET in lifecycle.outputs["LlmModelBucket"].values()  # what the staging script reads
@@ -212,7 +243,12 @@ def test_deploy_creates_the_three_stacks_with_their_outputs(lifecycle):
 
 @pytest.mark.parametrize(
     ("variant", "framework", "version", "variant_name"),
-    [("tgi", "huggingface-llm", "1.0.3", "AllTraffic"), ("lmi", "djl-deepspeed", "0.25.0", "variant1")],
+    [
+        ("tgi", "huggingface-llm", "1.0.3", "AllTraffic"),
+        ("lmi", "djl-deepspeed", "0.25.0", "variant1"),
+        ("qwen-vllm", "vllm", "0.30.0", "AllTraffic"),
+        ("qwen-sglang", "sglang", "0.5.20", "AllTraffic"),
+    ],
 )
 def test_each_endpoint_is_in_service_with_the_recipe_container(lifecycle, variant, framework, version, variant_name):
     created = lifecycle.endpoints[variant]
@@ -228,6 +264,24 @@ def test_tgi_gets_the_recipe_environment(lifecycle):
     environment = lifecycle.endpoints["tgi"]["model"]["PrimaryContainer"]["Environment"]
     assert environment["HF_MODEL_ID"] == "meta-llama/Llama-2-13b-chat-hf"
     assert (environment["SM_NUM_GPUS"], environment["MAX_INPUT_LENGTH"], environment["MAX_TOTAL_TOKENS"]) == ("4", "2048", "4096")
+
+
+@pytest.mark.parametrize(
+    ("variant", "prefix", "model_flag", "tp_flag", "length_flag"),
+    [
+        ("qwen-vllm", "SM_VLLM_", "MODEL", "TENSOR_PARALLEL_SIZE", "MAX_MODEL_LEN"),
+        ("qwen-sglang", "SM_SGLANG_", "MODEL_PATH", "TP_SIZE", "CONTEXT_LENGTH"),
+    ],
+)
+def test_vllm_and_sglang_get_their_flags_as_environment_and_their_own_model(lifecycle, variant, prefix, model_flag, tp_flag, length_flag):
+    container = lifecycle.endpoints[variant]["model"]["PrimaryContainer"]
+    assert container["Environment"] == {
+        f"{prefix}{model_flag}": OPEN_MODEL,
+        f"{prefix}SERVED_MODEL_NAME": OPEN_MODEL,
+        f"{prefix}{tp_flag}": "4",
+        f"{prefix}{length_flag}": "8192",
+    }
+    assert "ModelDataUrl" not in container  # weights from the hub: no model data, no token (not gated)
 
 
 def test_lmi_gets_the_packed_serving_properties_uploaded_by_the_cli_and_the_weights_uri(lifecycle):
@@ -269,7 +323,19 @@ def test_smoke_test_finds_the_endpoint_from_the_stack_and_streams_the_answer(lif
     assert call["body"]["inputs"].startswith("<s>[INST]")
 
 
-@pytest.mark.parametrize("variant", ["tgi", "lmi"])
+@pytest.mark.parametrize("variant", ["qwen-vllm", "qwen-sglang"])
+def test_smoke_test_speaks_the_chat_api_to_the_engine_its_stack_names(lifecycle, variant):
+    result = lifecycle.smoke[variant]
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["text"] == TEXT
+    assert (document["variant"], document["engine"]) == (variant, variant.removeprefix("qwen-"))  # from the stack's outputs
+    (call,) = lifecycle.invocations[variant]
+    assert call["body"]["max_tokens"] == 32 and call["body"]["stream"] is True
+    assert [m["role"] for m in call["body"]["messages"]] == ["system", "user"]  # the server applies the model's template
+
+
+@pytest.mark.parametrize("variant", list(ENDPOINT_STACKS))
 def test_verification_finds_the_endpoint_running_the_config_the_deploy_created(lifecycle, variant):
     result = lifecycle.verification[variant]
     assert result.returncode == 0, result.stderr
