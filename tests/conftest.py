@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The apps built once per session (fixtures below), and the modules that use them: with parallel
 # workers these modules run on one worker, so each app is built once (test_suite_layout.py checks
 # the list against the fixtures each module uses).
-SESSION_APPS = frozenset({"seed_app", "current_app", "staged_app", "us_east_1_app", "pipeline_app"})
+SESSION_APPS = frozenset({"seed_app", "current_app", "llama2_current_app", "staged_app", "us_east_1_app", "pipeline_app"})
 SESSION_APP_MODULES = frozenset(
     f"tests/test_{name}.py"
     for name in (
@@ -135,7 +135,14 @@ def seed_app(tmp_path_factory: pytest.TempPathFactory) -> BuiltApp:
 
 @pytest.fixture(scope="session")
 def current_app(tmp_path_factory: pytest.TempPathFactory) -> BuiltApp:
-    return build_app(tmp_path_factory.mktemp("current"), profile="llama2-13b-current")
+    """The current profile: Qwen3-14B on vLLM and SGLang."""
+    return build_app(tmp_path_factory.mktemp("current"), profile="current")
+
+
+@pytest.fixture(scope="session")
+def llama2_current_app(tmp_path_factory: pytest.TempPathFactory) -> BuiltApp:
+    """The seed's model on current TGI and LMI images."""
+    return build_app(tmp_path_factory.mktemp("llama2-current"), profile="llama2-13b-current")
 
 
 @pytest.fixture(scope="session")

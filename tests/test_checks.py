@@ -19,8 +19,9 @@ from tests.conftest import ROOT, build_app
 PROFILE_CONTEXTS = {
     "seed-agnostic": {},
     "seed-us-east-1": {"account": "111122223333", "region": "us-east-1"},
-    "current-agnostic": {"profile": "llama2-13b-current"},
-    "current-eu-west-1": {"profile": "llama2-13b-current", "account": "111122223333", "region": "eu-west-1"},
+    "current-agnostic": {"profile": "current"},
+    "current-eu-west-1": {"profile": "current", "account": "111122223333", "region": "eu-west-1"},
+    "llama2-current-agnostic": {"profile": "llama2-13b-current"},
     "staged-agnostic": {"profile": "llama2-13b-staged"},
     "seed-autoscaled-given-topic": {
         "variants.tgi.autoscaling.enabled": "true",
@@ -42,6 +43,7 @@ SESSION_APPS = {
     "seed-agnostic": "seed_app",
     "seed-us-east-1": "us_east_1_app",
     "current-agnostic": "current_app",
+    "llama2-current-agnostic": "llama2_current_app",
     "staged-agnostic": "staged_app",
 }
 

@@ -78,8 +78,8 @@ def test_tgi_endpoint_config_is_one_g5_12xlarge_with_the_startup_timeout(tgi):
     }
 
 
-def test_current_tgi_image_is_tgi_3_3_6_on_a_cuda_12_host(current_app):
-    template = current_app.template("tgi")
+def test_current_tgi_image_is_tgi_3_3_6_on_a_cuda_12_host(llama2_current_app):
+    template = llama2_current_app.template("tgi")
     (mapping,) = template.to_json()["Mappings"].values()
     assert (
         mapping["us-east-1"]["uri"]
@@ -88,8 +88,8 @@ def test_current_tgi_image_is_tgi_3_3_6_on_a_cuda_12_host(current_app):
     assert only_variant(template)["InferenceAmiVersion"] == "al2023-ami-sagemaker-inference-gpu-4-1"
 
 
-def test_current_tgi_reads_max_input_tokens_and_hf_token(current_app):
-    environment = model_environment(current_app.template("tgi"))
+def test_current_tgi_reads_max_input_tokens_and_hf_token(llama2_current_app):
+    environment = model_environment(llama2_current_app.template("tgi"))
     assert environment["MAX_INPUT_TOKENS"] == "2048"
     assert "MAX_INPUT_LENGTH" not in environment
     assert environment["HF_TOKEN"].startswith("{{resolve:secretsmanager:")
@@ -144,8 +144,8 @@ def test_lmi_model_data_is_the_recipes_serving_properties(seed_app):
     assert packed_serving_properties(seed_app) == SEED_SERVING_PROPERTIES
 
 
-def test_current_lmi_packs_vllm_async_serving_properties(current_app):
-    assert packed_serving_properties(current_app) == {
+def test_current_lmi_packs_vllm_async_serving_properties(llama2_current_app):
+    assert packed_serving_properties(llama2_current_app) == {
         "engine": "Python",
         "option.entryPoint": "djl_python.lmi_vllm.vllm_async_service",
         "option.async_mode": "true",
@@ -157,15 +157,15 @@ def test_current_lmi_packs_vllm_async_serving_properties(current_app):
     }
 
 
-def test_weights_location_is_in_the_environment_not_in_the_tarball(seed_app, current_app):
+def test_weights_location_is_in_the_environment_not_in_the_tarball(seed_app, llama2_current_app):
     # OPTION_MODEL_ID carries the deploy-time bucket name; the tarball stays account-independent.
-    for built in (seed_app, current_app):
+    for built in (seed_app, llama2_current_app):
         assert "option.model_id" not in packed_serving_properties(built)
         assert model_environment(built.template("lmi"))["OPTION_MODEL_ID"]["Fn::Join"][1][0] == "s3://llm-models-"
 
 
-def test_current_lmi_runs_djl_lmi_0_38_on_a_cuda_13_host(current_app):
-    template = current_app.template("lmi")
+def test_current_lmi_runs_djl_lmi_0_38_on_a_cuda_13_host(llama2_current_app):
+    template = llama2_current_app.template("lmi")
     (mapping,) = template.to_json()["Mappings"].values()
     assert mapping["us-east-1"]["uri"] == "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.38.0-lmi29.0.0-cu130"
     assert only_variant(template)["InferenceAmiVersion"] == "al2023-ami-sagemaker-inference-gpu-4-1"

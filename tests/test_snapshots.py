@@ -14,12 +14,22 @@ import pytest
 from tests.conftest import ROOT
 
 SNAPSHOTS = ROOT / "tests" / "snapshots"
-STACKS = [("seed", None), ("seed", "tgi"), ("seed", "lmi"), ("current", "tgi"), ("current", "lmi"), ("staged", "tgi"), ("staged", "lmi")]
+STACKS = [
+    ("seed", None),
+    ("seed", "tgi"),
+    ("seed", "lmi"),
+    ("current", "vllm"),
+    ("current", "sglang"),
+    ("llama2-13b-current", "tgi"),
+    ("llama2-13b-current", "lmi"),
+    ("staged", "tgi"),
+    ("staged", "lmi"),
+]
 
 
 @pytest.mark.parametrize("profile,variant", STACKS)
-def test_template_matches_snapshot(profile, variant, seed_app, current_app, staged_app):
-    built = {"seed": seed_app, "current": current_app, "staged": staged_app}[profile]
+def test_template_matches_snapshot(profile, variant, seed_app, current_app, llama2_current_app, staged_app):
+    built = {"seed": seed_app, "current": current_app, "llama2-13b-current": llama2_current_app, "staged": staged_app}[profile]
     template = built.template(variant).to_json()
     path = SNAPSHOTS / profile / f"{variant or 'bucket'}.template.json"
     rendered = json.dumps(template, indent=1, sort_keys=True) + "\n"
