@@ -11,11 +11,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
 
 from blueprint.config.errors import ConfigError
+from blueprint.config.names import endpoint_stack_id
 from blueprint.loader import load_config
 from stacks.delivery_pipeline_stack import VERIFY_OUTPUTS
 from tests.conftest import CONNECTION, DEV_ACCOUNT, PIPELINE_ACCOUNT, PIPELINE_CONTEXT, PROD_ACCOUNT, build_app
 
-ENDPOINT_IDS = {"tgi": "EndpointTgi", "lmi": "EndpointLmi"}
+# The deployments of PIPELINE_CONTEXT (name -> engine): the seed's two and a second model on vLLM.
+DEPLOYMENTS = {"tgi": "tgi", "lmi": "lmi", "qwen-vllm": "vllm"}
 
 
 @pytest.fixture(scope="module")
@@ -113,10 +115,10 @@ def test_self_mutation_deploys_the_pipeline_stack_with_the_pinned_cli(pipeline):
 
 
 @pytest.mark.parametrize(("stage", "account", "region"), [("Dev", DEV_ACCOUNT, "us-east-1"), ("Prod", PROD_ACCOUNT, "eu-west-1")])
-def test_each_stage_deploys_the_bucket_then_both_endpoint_stacks_into_its_account(pipeline, stage, account, region):
+def test_each_stage_deploys_the_bucket_then_every_endpoint_stack_into_its_account(pipeline, stage, account, region):
     deploys = [a for a in stage_actions(pipeline, stage) if a["ActionTypeId"]["Category"] == "Deploy"]
     stacks = {a["Configuration"]["StackName"] for a in deploys}
-    assert stacks == {f"{stage}-LlmModelBucket", f"{stage}-LlmEndpointTgi", f"{stage}-LlmEndpointLmi"}
+    assert stacks == {f"{stage}-LlmModelBucket", f"{stage}-LlmEndpointTgi", f"{stage}-LlmEndpointLmi", f"{stage}-LlmEndpointQwenVllm"}
     role = f":iam::{account}:role/cdk-hnb659fds-cfn-exec-role-{account}-{region}"
     assert all(role in json.dumps(a["Configuration"]["RoleArn"]) for a in deploys if "RoleArn" in a["Configuration"])
     # Each action runs as the stage account's bootstrap deploy role (the --trust of the README).
@@ -125,6 +127,7 @@ def test_each_stage_deploys_the_bucket_then_both_endpoint_stacks_into_its_accoun
     order = {a["Configuration"]["StackName"]: a["RunOrder"] for a in deploys if a["Name"].endswith(".Deploy")}
     assert order[f"{stage}-LlmModelBucket"] < order[f"{stage}-LlmEndpointTgi"]
     assert order[f"{stage}-LlmModelBucket"] < order[f"{stage}-LlmEndpointLmi"]
+    assert order[f"{stage}-LlmModelBucket"] < order[f"{stage}-LlmEndpointQwenVllm"]
 
 
 def test_prod_waits_for_a_manual_approval_before_any_deployment_and_dev_does_not(pipeline):
@@ -148,19 +151,21 @@ def test_after_deploying_each_stage_smoke_tests_every_endpoint_through_its_role(
     namespaces = {a["Configuration"]["StackName"]: a.get("Namespace") for a in actions if a["Name"].endswith(".Deploy")}
     assert variables["TGI_ENDPOINT"] == f"#{{{namespaces[f'{stage}-LlmEndpointTgi']}.EndpointName}}"
     assert variables["LMI_ENDPOINT"] == f"#{{{namespaces[f'{stage}-LlmEndpointLmi']}.EndpointName}}"
+    assert variables["QWEN_VLLM_ENDPOINT"] == f"#{{{namespaces[f'{stage}-LlmEndpointQwenVllm']}.EndpointName}}"
     commands = build_commands(pipeline, smoke["Configuration"]["ProjectName"])
-    for variant in ("tgi", "lmi"):
-        key = variant.upper()
+    for variant, engine in DEPLOYMENTS.items():
+        key = variant.upper().replace("-", "_")
         assert f"aws configure set profile.smoke-{variant}.role_arn arn:aws:iam::{account}:role/llm-smoke-test-{name}-{variant}" in commands
         run = [c for c in commands if c.startswith(".venv/bin/llm-smoke-test") and f"--variant {variant}" in c]
         assert len(run) == 1
         assert f'--endpoint-name "${key}_ENDPOINT"' in run[0] and f"--region {region}" in run[0]
         assert f"--profile smoke-{variant}" in run[0] and run[0].endswith("--json")
+        assert f"--variant {variant} --engine {engine} " in run[0]  # the request format comes from the app, not a guess
         # Then the post-deploy verification, with what the stack says it deployed.
         (verify,) = [c for c in commands if c.startswith(".venv/bin/llm-verify-deployment") and f"smoke-{variant}" in c]
         assert commands.index(verify) == commands.index(run[0]) + 1
         for output, (flag, suffix) in VERIFY_OUTPUTS.items():
-            assert variables[f"{key}_{suffix}"] == f"#{{{namespaces[f'{stage}-Llm{ENDPOINT_IDS[variant]}']}.{output}}}"
+            assert variables[f"{key}_{suffix}"] == f"#{{{namespaces[f'{stage}-{endpoint_stack_id(variant)}']}.{output}}}"
             assert f'{flag} "${key}_{suffix}"' in verify
         assert f'--endpoint-name "${key}_ENDPOINT"' in verify and f"--region {region}" in verify and "--drill-alarms" not in verify
 
@@ -181,13 +186,16 @@ def test_the_runner_may_assume_exactly_the_stage_smoke_test_roles(pipeline):
     assert sorted(assumed) == sorted(
         f"arn:aws:iam::{account}:role/llm-smoke-test-{stage}-{variant}"
         for stage, account in (("dev", DEV_ACCOUNT), ("prod", PROD_ACCOUNT))
-        for variant in ("tgi", "lmi")
+        for variant in DEPLOYMENTS
     )
 
 
 @pytest.mark.parametrize(
     ("name", "routing"),
-    [("dev", {"tgi": "ALL_AT_ONCE", "lmi": "ALL_AT_ONCE"}), ("prod", {"tgi": "CANARY", "lmi": "ALL_AT_ONCE"})],
+    [
+        ("dev", {"tgi": "ALL_AT_ONCE", "lmi": "ALL_AT_ONCE", "qwen-vllm": "ALL_AT_ONCE"}),
+        ("prod", {"tgi": "CANARY", "lmi": "ALL_AT_ONCE", "qwen-vllm": "ALL_AT_ONCE"}),
+    ],
 )
 def test_stage_stacks_are_the_app_stacks_in_the_stage_environment_with_its_traffic_shifting(built, name, routing):
     stage = built.pipeline.stages[name]
@@ -257,6 +265,7 @@ def test_workstation_stacks_have_no_smoke_test_role_and_stay_in_the_app(built):
         "LlmDeliveryPipeline",
         "LlmDeliveryPipeline-support-eu-west-1",
         "LlmEndpointLmi",
+        "LlmEndpointQwenVllm",
         "LlmEndpointTgi",
         "LlmModelBucket",
     ]
@@ -342,7 +351,7 @@ def test_smoke_tests_run_as_the_runner_role_with_container_credentials(pipeline)
         project = pipeline.find_resources("AWS::CodeBuild::Project")[smoke["Configuration"]["ProjectName"]["Ref"]]
         assert project["Properties"]["ServiceRole"] == {"Fn::GetAtt": [runner, "Arn"]}
         commands = build_commands(pipeline, smoke["Configuration"]["ProjectName"])
-        for variant in ("tgi", "lmi"):
+        for variant in DEPLOYMENTS:
             assert f"aws configure set profile.smoke-{variant}.credential_source EcsContainer" in commands
     (trust,) = pipeline.find_resources("AWS::IAM::Role")[runner]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Principal"] == {"Service": "codebuild.amazonaws.com"}
@@ -486,11 +495,11 @@ def test_cfn_lint_finds_nothing_in_stage_and_support_templates_and_only_generate
     from tests.test_checks import lint_template
 
     directory = Path(built.assembly.directory)
-    # The six stage stacks and the pipeline's support stack in the prod region (its artifact replica).
+    # The eight stage stacks and the pipeline's support stack in the prod region (its artifact replica).
     stage_templates = sorted(directory.glob("assembly-LlmDeliveryPipeline-*/*.template.json")) + sorted(
         directory.glob("cross-region-stack-*.template.json")
     )
-    assert len(stage_templates) == 7
+    assert len(stage_templates) == 9
     findings = [f"{path.name}: {match}" for path in stage_templates for match in lint_template(json.loads(path.read_text()))]
     assert findings == []
     pipeline = lint_template(json.loads((directory / "LlmDeliveryPipeline.template.json").read_text()))

@@ -25,7 +25,7 @@ from tests.conftest import DEV_ACCOUNT, ROOT
 from tests.test_delivery_pipeline import build_commands, stage_actions
 from tests.test_verify_deployment import Deployment
 from tools.loopback.aws import Endpoint, HttpError, Stream
-from tools.loopback.samples import LMI_IMAGE, TEXT, TGI_IMAGE, lmi_json_document, tgi_sse
+from tools.loopback.samples import LMI_IMAGE, TEXT, TGI_IMAGE, VLLM_IMAGE, lmi_json_document, tgi_sse, vllm_chat_sse
 
 # Slow end to end (CLI subprocesses, servers on 127.0.0.1): `pytest -m e2e` runs them alone.
 pytestmark = pytest.mark.e2e
@@ -124,19 +124,24 @@ def step_env(tmp_path, loopback_aws, moto_url):
     credentials.close()
 
 
-def endpoints(loopback_aws, name: str, tgi_answer, lmi_answer) -> tuple[Endpoint, Endpoint]:
+def endpoints(loopback_aws, name: str, tgi_answer, lmi_answer) -> tuple[Endpoint, Endpoint, Endpoint]:
+    """The dev stage's three endpoints (PIPELINE_CONTEXT's deployments tgi, lmi and qwen-vllm)."""
     return (
         loopback_aws.add_endpoint(Endpoint(f"Dev-LlmEndpointTgi-{name}", image=TGI_IMAGE, answers=[tgi_answer], instance_count=2)),
         loopback_aws.add_endpoint(Endpoint(f"Dev-LlmEndpointLmi-{name}", image=LMI_IMAGE, answers=[lmi_answer])),
+        loopback_aws.add_endpoint(
+            Endpoint(f"Dev-LlmEndpointQwenVllm-{name}", image=VLLM_IMAGE, answers=[Stream(vllm_chat_sse(), "text/event-stream")])
+        ),
     )
 
 
-def stage_outputs(moto_url: str, tgi: Endpoint, lmi: Endpoint, *, tgi_config: str | None = None) -> dict[str, str]:
+def stage_outputs(moto_url: str, tgi: Endpoint, lmi: Endpoint, vllm: Endpoint, *, tgi_config: str | None = None) -> dict[str, str]:
     """The variables CodePipeline fills from the stage's stack outputs, for endpoints on the
     loopback server and alarms and topics in moto, created in the dev account (as the stage role)."""
     variables = {}
-    for key, endpoint, count in (("TGI", tgi, "2"), ("LMI", lmi, "1")):
-        role = f"arn:aws:iam::{DEV_ACCOUNT}:role/llm-smoke-test-dev-{key.lower()}"
+    for deployment, endpoint, count in (("tgi", tgi, "2"), ("lmi", lmi, "1"), ("qwen-vllm", vllm, "1")):
+        key = deployment.upper().replace("-", "_")
+        role = f"arn:aws:iam::{DEV_ACCOUNT}:role/llm-smoke-test-dev-{deployment}"
         deployment = Deployment(as_role(moto_url, role)).create()
         variables |= {
             f"{key}_ENDPOINT": endpoint.name,
@@ -166,16 +171,20 @@ def as_role(moto_url: str, role_arn: str):
     )
 
 
-def test_step_streams_from_both_endpoints_then_verifies_them_as_the_assumed_stage_roles(
+def test_step_streams_from_every_endpoint_then_verifies_them_as_the_assumed_stage_roles(
     dev_smoke_commands, step_env, loopback_aws, moto_url
 ):
     env, config_path, credentials = step_env
-    tgi, lmi = endpoints(loopback_aws, "ok", Stream(tgi_sse(), "text/event-stream"), Stream(lmi_json_document(), "application/json"))
-    results = run_step(dev_smoke_commands, env | stage_outputs(moto_url, tgi, lmi), config_path)
-    assert [r.returncode for r in results] == [0, 0, 0, 0], [r.stderr for r in results]
+    tgi, lmi, vllm = endpoints(loopback_aws, "ok", Stream(tgi_sse(), "text/event-stream"), Stream(lmi_json_document(), "application/json"))
+    results = run_step(dev_smoke_commands, env | stage_outputs(moto_url, tgi, lmi, vllm), config_path)
+    assert [r.returncode for r in results] == [0] * 6, [r.stderr for r in results]
     documents = [json.loads(r.stdout) for r in results]
     streams, verifications = documents[0::2], documents[1::2]
-    assert [(d["endpoint"], d["variant"], d["text"]) for d in streams] == [(tgi.name, "tgi", TEXT), (lmi.name, "lmi", TEXT)]
+    assert [(d["endpoint"], d["variant"], d["engine"], d["text"]) for d in streams] == [
+        (tgi.name, "tgi", "tgi", TEXT),
+        (lmi.name, "lmi", "lmi", TEXT),
+        (vllm.name, "qwen-vllm", "vllm", TEXT),
+    ]
     for verification in verifications:
         assert [(c["check"], c["ok"], c["unverified"]) for c in verification["checks"]] == [
             ("endpoint-config", True, False),
@@ -188,20 +197,21 @@ def test_step_streams_from_both_endpoints_then_verifies_them_as_the_assumed_stag
     config.read(config_path)
     assert config["profile smoke-tgi"]["role_arn"] == f"arn:aws:iam::{DEV_ACCOUNT}:role/llm-smoke-test-dev-tgi"
     # Signed with the role's session credentials (from STS), not with the container's own.
-    for endpoint in (tgi, lmi):
+    for endpoint in (tgi, lmi, vllm):
         (call,) = endpoint.invocations
         authorization = call["headers"]["Authorization"]
         assert "Credential=" in authorization and CONTAINER_KEY not in authorization
-        assert call["body"]["parameters"]["max_new_tokens"] == 64
+    assert [e.invocations[0]["body"]["parameters"]["max_new_tokens"] for e in (tgi, lmi)] == [64, 64]
+    assert vllm.invocations[0]["body"]["max_tokens"] == 64 and vllm.invocations[0]["body"]["messages"]  # the chat API
     assert credentials.requests >= 1
 
 
 def test_a_rolled_back_endpoint_fails_the_step_after_its_smoke_test(dev_smoke_commands, step_env, loopback_aws, moto_url):
     env, config_path, _ = step_env
-    tgi, lmi = endpoints(
+    tgi, lmi, vllm = endpoints(
         loopback_aws, "rolled-back", Stream(tgi_sse(), "text/event-stream"), Stream(lmi_json_document(), "application/json")
     )
-    variables = stage_outputs(moto_url, tgi, lmi, tgi_config="LlmEndpointEndpointConfig-NEW")
+    variables = stage_outputs(moto_url, tgi, lmi, vllm, tgi_config="LlmEndpointEndpointConfig-NEW")
     results = run_step(dev_smoke_commands, env | variables, config_path)
     assert [r.returncode for r in results] == [0, 10]  # streams fine, but runs the old config: the pipeline stops
     assert "runs Dev-LlmEndpointTgi-rolled-back-config, not LlmEndpointEndpointConfig-NEW" in results[1].stderr
@@ -210,13 +220,13 @@ def test_a_rolled_back_endpoint_fails_the_step_after_its_smoke_test(dev_smoke_co
 
 def test_a_bad_answer_fails_the_step_with_the_smoke_tests_exit_code(dev_smoke_commands, step_env, loopback_aws, moto_url):
     env, config_path, _ = step_env
-    tgi, lmi = endpoints(
+    tgi, lmi, vllm = endpoints(
         loopback_aws,
         "broken",
         HttpError(424, "ModelError", "Received server error (500) from primary"),
         Stream(lmi_json_document(), "application/json"),
     )
-    results = run_step(dev_smoke_commands, env | stage_outputs(moto_url, tgi, lmi), config_path)
+    results = run_step(dev_smoke_commands, env | stage_outputs(moto_url, tgi, lmi, vllm), config_path)
     assert [r.returncode for r in results] == [5]  # request rejected; CodeBuild stops the phase there
     assert json.loads(results[0].stdout)["exit_code"] == 5
     assert "Traceback" not in results[0].stderr
