@@ -96,3 +96,36 @@ def test_each_deployment_says_where_its_weights_come_from_and_what_runs_it():
 def test_a_chosen_inference_ami_is_named():
     config = load_config({"profile": "llama2-13b-current", "variants.tgi.inference_ami_version": "al2-ami-sagemaker-inference-gpu-3-1"})
     assert "  host      inference AMI al2-ami-sagemaker-inference-gpu-3-1 (its NVIDIA driver and CUDA)" in render_summary(config)
+
+
+def test_three_deployments_on_two_engines_and_two_models_each_with_its_own_lines():
+    config = load_config(
+        {
+            "variants.lmi.enabled": "false",
+            "variants.qwen.engine": "vllm",
+            "variants.qwen.model.id": "Qwen/Qwen3-14B",
+            "variants.qwen.image.framework": "vllm",
+            "variants.qwen.image.version": "0.30.0",
+            "variants.qwen.max_model_len": "8192",
+            "variants.qwen.gpu_memory_utilization": "0.8",
+            "variants.qwen-small.engine": "vllm",
+            "variants.qwen-small.model.id": "Qwen/Qwen3-14B",
+            "variants.qwen-small.image.framework": "vllm",
+            "variants.qwen-small.image.version": "0.30.0",
+            "variants.qwen-small.tensor_parallel_size": "2",
+        }
+    )
+    text = render_summary(config)
+    assert text.splitlines()[0].startswith("LLM endpoints: profile llama2-13b-seed, model Qwen/Qwen3-14B, meta-llama/Llama-2-13b-chat-hf")
+    heads = [line for line in text.splitlines() if line.startswith("[")]
+    assert heads == ["[tgi]", "[qwen] vllm, Qwen/Qwen3-14B", "[qwen-small] vllm, Qwen/Qwen3-14B"]
+    sections = text.split("\n[")
+    qwen, small = sections[2], sections[3]
+    # Each its own model's sizing: Qwen3-14B's 8 KV heads of 40 make its KV cache 0.16 MiB per token.
+    assert "weights 27.6 GiB on 4 GPUs" in qwen and "KV cache 0.16 MiB/token" in qwen
+    # 4 x 24 GiB x 0.8 (its own gpu_memory_utilization, not the sizing default) - 4 x 2 GiB overhead = 68.8 GiB usable
+    assert "(68.8 GiB usable)" in qwen and "max_num_seqs 256 x 8,192 tokens" in qwen
+    assert "weights 27.6 GiB on 2 GPUs" in small and "(40.2 GiB usable)" in small  # 2 x 24 x 0.92 - 2 x 2
+    assert "2 of 4 GPUs idle" in small
+    assert "downloads Qwen/Qwen3-14B@main at start-up; network on, no hub token" in small
+    assert "downloads meta-llama/Llama-2-13b-chat-hf@main" in sections[1]
