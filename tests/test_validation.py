@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from blueprint.config.errors import ConfigError
@@ -61,7 +63,10 @@ def test_rejects_unknown_profile():
 
 def test_a_new_deployment_needs_an_engine():
     line = fails(variants__mistral__enabled="true")
-    assert "variants.mistral.engine = None: a deployment named 'mistral' needs an engine: set variants.mistral.engine to one of tgi, lmi, vllm, sglang" in line
+    assert (
+        "variants.mistral.engine = None: a deployment named 'mistral' needs an engine: set variants.mistral.engine to one of tgi, lmi, vllm, sglang"
+        in line
+    )
 
 
 def test_rejects_an_unknown_engine():
@@ -464,3 +469,20 @@ def test_rejects_an_app_name_whose_bucket_name_would_be_too_long():
         "'abcdefghijkl-bbbbbbbbbbbbbbbbbbbbbb' (35 characters): at most 34 keep it within S3's 63 with -<account>-<region>"
     )
     assert load_config(ctx(app_name="abcdefghijkl", bucket__name_prefix="b" * 21)).bucket_name_prefix() == "abcdefghijkl-" + "b" * 21
+
+
+def test_deployment_names_fit_the_names_derived_from_them():
+    image = {"image.framework": "vllm", "image.version": "0.30.0", "model.id": "Qwen/Qwen3-14B", "engine": "vllm"}
+
+    def deployment(name: str) -> dict[str, str]:
+        return {f"variants.{name}.{key}": value for key, value in image.items()}
+
+    longest = "a" * 24
+    config = load_config({**deployment(longest), "app_name": "a" * 12})
+    assert len(f"{'a' * 12}-llm-smoke-test-prod-{longest}") <= 64  # the longest role the name starts
+    assert list(config.variants)[-1] == longest
+    for bad in ("a" * 25, "Qwen", "qwen_vllm", "qwen--vllm", "-qwen", "qwen-", "1qwen"):
+        with pytest.raises(ConfigError, match=rf"variants.{re.escape(bad)} = '{re.escape(bad)}': a deployment name is lowercase"):
+            load_config(deployment(bad))
+    with pytest.raises(ConfigError, match="variants.x1 = 'x1': derives the stack id LlmEndpointX1, as deployment 'x-1' does; rename one"):
+        load_config({**deployment("x-1"), **deployment("x1")})
