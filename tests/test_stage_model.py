@@ -241,3 +241,13 @@ def test_hub_revision_not_available_is_one_line(env, s3):
     result = stage_process(env, "--model-id", "acme/not-cached", "--revision", "v9")
     assert result.returncode == 3
     assert result.stderr.strip().splitlines()[-1] == "error: acme/not-cached@v9 is not in the local hub cache and the hub cannot be reached"
+
+
+def test_variant_stages_that_deployments_own_model_under_its_prefix(env, s3, tmp_path):
+    model = make_model(tmp_path / "model", shards=1, shard_bytes=1024)
+    result = stage(env, "--profile-name", "current", "--variant", "vllm", "--source-dir", str(model), "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "models/Qwen/Qwen3-14B/main/" in result.stdout + result.stderr
+    unknown = stage(env, "--profile-name", "current", "--variant", "tgi", "--source-dir", str(model), "--dry-run")
+    assert unknown.returncode == 2
+    assert unknown.stderr.strip().endswith("--variant tgi: no such deployment in profile current; have: vllm, sglang")
