@@ -20,7 +20,7 @@ from typing import Any
 
 from blueprint.config.errors import ConfigError, Problem
 from blueprint.config.profiles import DEFAULT_PROFILE, PROFILES
-from blueprint.config.settings import AppConfig, ModelSettings, VariantSettings
+from blueprint.config.settings import INFERENCE_COMPONENT, AppConfig, ModelSettings, SharedEndpointSettings, VariantSettings
 from blueprint.engines.registry import ENGINES
 from blueprint.validation import validate
 
@@ -79,21 +79,39 @@ def build_config(context: Mapping[str, Any]) -> AppConfig:
     data["profile"] = profile
     problems: list[Problem] = []
     overrides = dict(_flatten(ours))
-    by_deployment: dict[str, dict[str, Any]] = {}
+    # Maps of named settings groups: `<map>.<name>.<setting>`, each name's class known only later.
+    named: dict[str, dict[str, dict[str, Any]]] = {"variants": {}, "shared_endpoints": {}}
     for key in sorted(overrides):
         head, _, rest = key.partition(".")
-        if head != "variants":
+        if head not in named:
             _set_path(data, key, overrides[key], problems, AppConfig, "")
         elif rest.count(".") == 0:
-            problems.append(Problem(key, overrides[key], "set one setting of a deployment, like variants.<name>.engine"))
+            problems.append(Problem(key, overrides[key], f"set one setting of a named group, like {head}.<name>.{_EXAMPLE[head]}"))
         else:
             name, _, setting = rest.partition(".")
-            by_deployment.setdefault(name, {})[setting] = overrides[key]
-    config = _build(AppConfig, {k: v for k, v in data.items() if k != "variants"}, "", problems)
-    variants = _build_variants(data.get("variants", {}), by_deployment, config.model, problems)
+            named[head].setdefault(name, {})[setting] = overrides[key]
+    config = _build(AppConfig, {k: v for k, v in data.items() if k not in named}, "", problems)
+    shared = _build_shared_endpoints(data.get("shared_endpoints", {}), named["shared_endpoints"], problems)
+    variants = _build_variants(data.get("variants", {}), named["variants"], config.model, shared, problems)
     if problems:
         raise ConfigError(problems)
-    return dataclasses.replace(config, variants=variants)
+    return dataclasses.replace(config, variants=variants, shared_endpoints=shared)
+
+
+_EXAMPLE = {"variants": "engine", "shared_endpoints": "instance_type"}
+
+
+def _build_shared_endpoints(
+    profile_endpoints: dict[str, dict], overrides: dict[str, dict[str, Any]], problems: list[Problem]
+) -> dict[str, SharedEndpointSettings]:
+    built = {}
+    for name in [*profile_endpoints, *sorted(set(overrides) - set(profile_endpoints))]:
+        node = profile_endpoints.get(name, {})
+        path = f"shared_endpoints.{name}."
+        for key, value in sorted(overrides.get(name, {}).items()):
+            _set_path(node, key, value, problems, SharedEndpointSettings, path)
+        built[name] = _build(SharedEndpointSettings, node, path, problems)
+    return built
 
 
 def _flatten(values: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
@@ -108,7 +126,11 @@ def _flatten(values: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any
 
 
 def _build_variants(
-    profile_variants: dict[str, dict], overrides: dict[str, dict[str, Any]], shared_model: ModelSettings, problems: list[Problem]
+    profile_variants: dict[str, dict],
+    overrides: dict[str, dict[str, Any]],
+    shared_model: ModelSettings,
+    shared_endpoints: dict[str, SharedEndpointSettings],
+    problems: list[Problem],
 ) -> dict[str, VariantSettings]:
     """Each deployment with its engine's settings class: the profile's, then new names in order.
 
@@ -132,8 +154,35 @@ def _build_variants(
             _set_path(node, key, own[key], problems, engine.SETTINGS, f"{path}.")
         own_model = _kwargs(ModelSettings, node.pop("model", {}), f"{path}.model.", problems)
         variant = _build(engine.SETTINGS, node, f"{path}.", problems)
-        variants[name] = dataclasses.replace(variant, model=_deployment_model(shared_model, own_model))
+        variant = dataclasses.replace(variant, model=_deployment_model(shared_model, own_model))
+        if variant.hosting == INFERENCE_COMPONENT:
+            problems += _endpoint_settings_given(path, variant, own)
+            host = shared_endpoints.get(variant.component.endpoint)
+            if host is not None:  # a component runs on its shared endpoint's instances: the engine's checks use them
+                variant = dataclasses.replace(variant, instance_type=host.instance_type, inference_ami_version=host.inference_ami_version)
+        variants[name] = variant
     return variants
+
+
+# Settings of a dedicated endpoint that a component takes from its shared endpoint, or does not have.
+_ENDPOINT_SETTINGS = {
+    "instance_type": "instance_type",
+    "instance_count": "instance_count",
+    "variant_name": "variant_name",
+    "endpoint_name": "endpoint_name",
+    "inference_ami_version": "inference_ami_version",
+    "autoscaling": "min_instance_count and max_instance_count (and component.autoscaling for copies)",
+}
+
+
+def _endpoint_settings_given(path: str, variant: VariantSettings, own: Mapping[str, Any]) -> list[Problem]:
+    """Overrides of endpoint settings on a component: they belong to its shared endpoint."""
+    where = f"shared_endpoints.{variant.component.endpoint or '<name>'}"
+    return [
+        Problem(f"{path}.{key}", value, f"not used with hosting=inference-component: set {where}.{_ENDPOINT_SETTINGS[key.split('.')[0]]}")
+        for key, value in sorted(own.items())
+        if key.split(".")[0] in _ENDPOINT_SETTINGS
+    ]
 
 
 def _deployment_model(shared: ModelSettings, own: dict[str, Any]) -> ModelSettings:

@@ -11,6 +11,7 @@ from blueprint.config.names import APP_NAME, APP_NAME_MAX, endpoint_stack_id
 from blueprint.config.settings import AppConfig, ModelSettings, VariantSettings
 from blueprint.engines.environment import check_environment
 from blueprint.engines.registry import ENGINES
+from blueprint.hosting import check_hosting
 from blueprint.images.image_catalog import find_image, known_versions
 
 TIMEOUT_RANGE = (60, 3600)
@@ -97,6 +98,8 @@ def validate(config: AppConfig) -> list[Problem]:
             continue  # the deployment's checks need sound model facts
         problems += _validate_variant(name, variant, config, model_facts(variant.model), region)
     problems += _check_shared_prefix(config)
+    if not any(p.path.startswith(("model.", "variants.")) for p in problems):
+        problems += check_hosting(config)  # components' copies against their endpoints: needs sound deployments
     if config.pipeline.enabled:
         problems += _check_pipeline(config, problems)
     return problems
@@ -124,7 +127,9 @@ def _check_deployment_names(config: AppConfig) -> list[Problem]:
             continue
         stack = endpoint_stack_id(name)
         if stack in seen:
-            problems.append(Problem(f"variants.{name}", name, f"derives the stack id {stack}, as deployment {seen[stack]!r} does; rename one"))
+            problems.append(
+                Problem(f"variants.{name}", name, f"derives the stack id {stack}, as deployment {seen[stack]!r} does; rename one")
+            )
         seen[stack] = name
     return problems
 
@@ -159,11 +164,7 @@ def _check_shared_prefix(config: AppConfig) -> list[Problem]:
     """One weights.s3_prefix cannot hold the staged weights of two models."""
     if config.weights.s3_prefix is None:
         return []
-    staged = {
-        v.model.id
-        for v in config.enabled_variants().values()
-        if v.weights_loading in ("s3", "s3-download")
-    }
+    staged = {v.model.id for v in config.enabled_variants().values() if v.weights_loading in ("s3", "s3-download")}
     if len(staged) > 1:
         return [
             Problem(

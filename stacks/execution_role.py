@@ -22,7 +22,10 @@ class SageMakerExecutionRole(Construct):
     added with `grant_read_objects`. No AWS-managed policy is attached.
     """
 
-    def __init__(self, scope: Construct, id: str, *, image: ResolvedImage) -> None:
+    def __init__(
+        self, scope: Construct, id: str, *, image: ResolvedImage | None, description: str = "SageMaker execution role of an LLM endpoint"
+    ) -> None:
+        """`image`: the image the role pulls; None for a shared endpoint's role (its components' models pull with their own)."""
         super().__init__(scope, id)
         stack = cdk.Stack.of(self)
         account, partition, region = stack.account, stack.partition, stack.region
@@ -33,21 +36,24 @@ class SageMakerExecutionRole(Construct):
                 "ArnLike": {"aws:SourceArn": f"arn:{partition}:sagemaker:{region}:{account}:*"},
             }
         )
-        self.role = iam.Role(self, "Role", assumed_by=principal, description="SageMaker execution role of an LLM endpoint")
+        self.role = iam.Role(self, "Role", assumed_by=principal, description=description)
         self.policy = iam.ManagedPolicy(
             self, "Policy", roles=[self.role], description="Least-privilege access of an LLM endpoint's container"
         )
 
         log_groups = f"arn:{partition}:logs:{region}:{account}:log-group:{ENDPOINT_LOG_GROUPS}/*"
         log_streams = f"{log_groups}:log-stream:*"
+        if image is not None:
+            self.policy.add_statements(
+                iam.PolicyStatement(
+                    sid="PullServingImage",
+                    actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                    resources=[image.repository_arn],
+                ),
+                # ecr:GetAuthorizationToken has no resource-level permissions.
+                iam.PolicyStatement(sid="GetRegistryToken", actions=["ecr:GetAuthorizationToken"], resources=["*"]),
+            )
         self.policy.add_statements(
-            iam.PolicyStatement(
-                sid="PullServingImage",
-                actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                resources=[image.repository_arn],
-            ),
-            # ecr:GetAuthorizationToken has no resource-level permissions.
-            iam.PolicyStatement(sid="GetRegistryToken", actions=["ecr:GetAuthorizationToken"], resources=["*"]),
             iam.PolicyStatement(
                 sid="WriteEndpointLogs",
                 actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],

@@ -67,74 +67,7 @@ class LlmEndpoint(Construct):
             weight (set it when autoscaling owns the count); default: the new config's values.
         """
         super().__init__(scope, id)
-        image = resolve_image(self, "ImageRegistry", container.image)
-        self.execution_role = SageMakerExecutionRole(self, "ExecutionRole", image=image)
-
-        model_data_url = None
-        if container.model_data_archive is not None:
-            code = s3_assets.Asset(
-                self,
-                "ModelData",
-                path=str(container.model_data_archive.path),
-                asset_hash=container.model_data_archive.content_hash,
-                asset_hash_type=cdk.AssetHashType.CUSTOM,
-            )
-            self.execution_role.grant_read_objects("ReadModelData", code.bucket.bucket_arn, code.s3_object_key)
-            model_data_url = code.s3_object_url
-        if container.reads_staged_weights:
-            if model_bucket is None or not weights_prefix:
-                raise ValueError("model_bucket and weights_prefix are required when the container reads staged weights")
-            self.execution_role.grant_read_objects(
-                "ReadWeights",
-                model_bucket.bucket_arn,
-                f"{weights_prefix}*",
-                why="Read-only access to the staged weights of this model and revision, the prefix the container loads.",
-            )
-
-        environment = dict(container.environment)
-        for name, ref in container.secret_environment.items():
-            # A dynamic reference: CloudFormation resolves it at deploy time; templates and
-            # cdk.out hold only the secret's name. DescribeModel shows the resolved value, and a
-            # rotated secret reaches the container only with the next deploy that replaces the Model.
-            environment[name] = cdk.SecretValue.secrets_manager(ref.secret, json_field=ref.json_field).unsafe_unwrap()
-
-        model_data_source = None
-        if container.mounts_staged_weights:
-            # An uncompressed prefix mounted at /opt/ml/model: no tarball, no network needed.
-            model_data_source = sagemaker.CfnModel.ModelDataSourceProperty(
-                s3_data_source=sagemaker.CfnModel.S3DataSourceProperty(
-                    s3_uri=f"s3://{model_bucket.bucket_name}/{weights_prefix}",
-                    s3_data_type="S3Prefix",
-                    compression_type="None",
-                )
-            )
-        self.model = sagemaker.CfnModel(
-            self,
-            "Model",
-            execution_role_arn=self.execution_role.role.role_arn,
-            enable_network_isolation=container.mounts_staged_weights or None,
-            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
-                image=image.uri,
-                mode="SingleModel",
-                environment=environment,
-                model_data_url=model_data_url,
-                model_data_source=model_data_source,
-            ),
-        )
-        # The container starts only once the role can pull the image and read model data.
-        self.model.node.add_dependency(self.execution_role.policy)
-        if not container.mounts_staged_weights:
-            source = (
-                "copies the staged weights from the model bucket itself"
-                if container.reads_staged_weights
-                else "downloads the weights from the Hugging Face Hub at start-up"
-            )
-            skip_checkov(
-                self.model,
-                "CKV_AWS_370",
-                f"Network isolation is off because the container {source}; weights_loading=s3 mounts the staged weights "
-                "with network isolation on.",
-            )
+        self.execution_role, self.model = serving_model(self, container, model_bucket, weights_prefix)
 
         self.endpoint_config = sagemaker.CfnEndpointConfig(
             self,
@@ -168,6 +101,82 @@ class LlmEndpoint(Construct):
             retain_all_variant_properties=True if retain_variant_properties else None,
         )
         self.variant_name = variant_name
+
+
+def serving_model(
+    scope: Construct, container: ContainerSpec, model_bucket: s3.IBucket | None, weights_prefix: str | None
+) -> tuple[SageMakerExecutionRole, sagemaker.CfnModel]:
+    """The execution role and the SageMaker Model of `container`, as children of `scope` (a
+    dedicated endpoint's or an inference component's): image, environment, secrets, model data."""
+    image = resolve_image(scope, "ImageRegistry", container.image)
+    execution_role = SageMakerExecutionRole(scope, "ExecutionRole", image=image)
+
+    model_data_url = None
+    if container.model_data_archive is not None:
+        code = s3_assets.Asset(
+            scope,
+            "ModelData",
+            path=str(container.model_data_archive.path),
+            asset_hash=container.model_data_archive.content_hash,
+            asset_hash_type=cdk.AssetHashType.CUSTOM,
+        )
+        execution_role.grant_read_objects("ReadModelData", code.bucket.bucket_arn, code.s3_object_key)
+        model_data_url = code.s3_object_url
+    if container.reads_staged_weights:
+        if model_bucket is None or not weights_prefix:
+            raise ValueError("model_bucket and weights_prefix are required when the container reads staged weights")
+        execution_role.grant_read_objects(
+            "ReadWeights",
+            model_bucket.bucket_arn,
+            f"{weights_prefix}*",
+            why="Read-only access to the staged weights of this model and revision, the prefix the container loads.",
+        )
+
+    environment = dict(container.environment)
+    for name, ref in container.secret_environment.items():
+        # A dynamic reference: CloudFormation resolves it at deploy time; templates and
+        # cdk.out hold only the secret's name. DescribeModel shows the resolved value, and a
+        # rotated secret reaches the container only with the next deploy that replaces the Model.
+        environment[name] = cdk.SecretValue.secrets_manager(ref.secret, json_field=ref.json_field).unsafe_unwrap()
+
+    model_data_source = None
+    if container.mounts_staged_weights:
+        # An uncompressed prefix mounted at /opt/ml/model: no tarball, no network needed.
+        model_data_source = sagemaker.CfnModel.ModelDataSourceProperty(
+            s3_data_source=sagemaker.CfnModel.S3DataSourceProperty(
+                s3_uri=f"s3://{model_bucket.bucket_name}/{weights_prefix}",
+                s3_data_type="S3Prefix",
+                compression_type="None",
+            )
+        )
+    model = sagemaker.CfnModel(
+        scope,
+        "Model",
+        execution_role_arn=execution_role.role.role_arn,
+        enable_network_isolation=container.mounts_staged_weights or None,
+        primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
+            image=image.uri,
+            mode="SingleModel",
+            environment=environment,
+            model_data_url=model_data_url,
+            model_data_source=model_data_source,
+        ),
+    )
+    # The container starts only once the role can pull the image and read model data.
+    model.node.add_dependency(execution_role.policy)
+    if not container.mounts_staged_weights:
+        source = (
+            "copies the staged weights from the model bucket itself"
+            if container.reads_staged_weights
+            else "downloads the weights from the Hugging Face Hub at start-up"
+        )
+        skip_checkov(
+            model,
+            "CKV_AWS_370",
+            f"Network isolation is off because the container {source}; weights_loading=s3 mounts the staged weights "
+            "with network isolation on.",
+        )
+    return execution_role, model
 
 
 _ROUTING_TYPES = {"all-at-once": "ALL_AT_ONCE", "canary": "CANARY", "linear": "LINEAR"}

@@ -105,7 +105,13 @@ class LlmEndpointStack(cdk.Stack):
             self.scaling.node.add_dependency(self.endpoint.endpoint)  # the variant must exist first
         if smoke_test is not None:
             self.smoke_test_role = SmokeTestRole(
-                self, "SmokeTest", access=smoke_test, variant=variant, endpoint=self.endpoint, monitoring=self.monitoring
+                self,
+                "SmokeTest",
+                access=smoke_test,
+                variant=variant,
+                endpoint_arn=self.endpoint.endpoint.ref,  # Ref of AWS::SageMaker::Endpoint is its ARN
+                endpoint_config_arn=self.endpoint.endpoint_config.ref,  # its ARN, as for the endpoint
+                monitoring=self.monitoring,
             )
         # What the smoke test reads to find and call the endpoint.
         self.endpoint_name_output = cdk.CfnOutput(self, "EndpointName", value=self.endpoint.endpoint.attr_endpoint_name)

@@ -14,7 +14,6 @@ from constructs import Construct
 
 from blueprint.config.names import smoke_test_role_name, smoke_test_runner_role_name
 from stacks.endpoint_monitoring import EndpointMonitoring
-from stacks.llm_endpoint import LlmEndpoint
 
 
 def role_arn(partition: str, account: str, name: str) -> str:
@@ -46,9 +45,12 @@ class SmokeTestRole(Construct):
         *,
         access: SmokeTestAccess,
         variant: str,
-        endpoint: LlmEndpoint,
+        endpoint_arn: str,
+        endpoint_config_arn: str | None = None,
+        component_arn: str | None = None,
         monitoring: EndpointMonitoring | None = None,
     ) -> None:
+        """`component_arn`: the inference component the smoke test streams from and waits for."""
         super().__init__(scope, id)
         principal = iam.AccountPrincipal(access.pipeline_account).with_conditions(
             {"ArnEquals": {"aws:PrincipalArn": access.runner_role_arn}}
@@ -65,14 +67,20 @@ class SmokeTestRole(Construct):
             iam.PolicyStatement(
                 sid="SmokeTestEndpoint",
                 actions=["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
-                resources=[endpoint.endpoint.ref],  # Ref of AWS::SageMaker::Endpoint is its ARN
-            ),
-            iam.PolicyStatement(
-                sid="VerifyEndpointConfig",
-                actions=["sagemaker:DescribeEndpointConfig"],
-                resources=[endpoint.endpoint_config.ref],  # its ARN, as for the endpoint
+                resources=[endpoint_arn],
             ),
         ]
+        if endpoint_config_arn is not None:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="VerifyEndpointConfig", actions=["sagemaker:DescribeEndpointConfig"], resources=[endpoint_config_arn]
+                )
+            )
+        if component_arn is not None:
+            # The component's copies (it may be scaled to zero); invocations are authorised on the endpoint.
+            statements.append(
+                iam.PolicyStatement(sid="WaitForComponent", actions=["sagemaker:DescribeInferenceComponent"], resources=[component_arn])
+            )
         if monitoring is not None:
             statements.append(
                 iam.PolicyStatement(

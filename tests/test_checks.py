@@ -22,6 +22,7 @@ PROFILE_CONTEXTS = {
     "current-agnostic": {"profile": "current"},
     "current-eu-west-1": {"profile": "current", "account": "111122223333", "region": "eu-west-1"},
     "llama2-current-agnostic": {"profile": "llama2-13b-current"},
+    "packed-agnostic": {"profile": "qwen3-packed"},
     "staged-agnostic": {"profile": "llama2-13b-staged"},
     "seed-autoscaled-given-topic": {
         "variants.tgi.autoscaling.enabled": "true",

@@ -22,6 +22,8 @@ class InstanceFacts:
     gpu_memory_mib_total: int
     nvme_instance_storage: bool
     price_per_hour: float
+    vcpus: int  # the host's: what inference components' CPU cores are placed against
+    memory_gib: int  # the host's memory: what inference components' memory is placed against
 
     @property
     def family(self) -> str:

@@ -12,6 +12,7 @@ import re
 
 BUCKET_STACK_ID = "LlmModelBucket"
 ENDPOINT_STACK_PREFIX = "LlmEndpoint"
+SHARED_ENDPOINT_STACK_PREFIX = "LlmSharedEndpoint"
 PIPELINE_STACK_ID = "LlmDeliveryPipeline"
 # Stage construct ids: a stage's stacks are named <Stage>-<stack id>, e.g. Dev-LlmEndpointTgi.
 STAGE_IDS = {"dev": "Dev", "prod": "Prod"}
@@ -36,6 +37,11 @@ def endpoint_stack_id(deployment: str) -> str:
     and the name's hyphen-separated words capitalized, so the seed's `tgi` keeps `LlmEndpointTgi`
     and `qwen-vllm` becomes `LlmEndpointQwenVllm`. The streaming client derives it the same way."""
     return ENDPOINT_STACK_PREFIX + "".join(word.capitalize() for word in deployment.split("-"))
+
+
+def shared_endpoint_stack_id(endpoint: str) -> str:
+    """The stack of shared endpoint `endpoint` (a `shared_endpoints.<name>` key): `pool` -> `LlmSharedEndpointPool`."""
+    return SHARED_ENDPOINT_STACK_PREFIX + "".join(word.capitalize() for word in endpoint.split("-"))
 
 
 def smoke_test_role_name(app_name: str, stage: str, variant: str) -> str:

@@ -105,10 +105,51 @@ _STAGED: dict[str, Any] = {
     },
 }
 
+# Two open models packed on one ml.g5.12xlarge as inference components that scale to zero: a
+# dev or occasional-use setup that costs nothing while idle. Qwen3-14B gets two of the four GPUs,
+# Qwen3-8B one GPU per copy and up to two copies; with no copy left, SageMaker releases the instance
+# (min_instance_count 0), and the first request after that starts one (minutes: docs/inference-components.md).
+_PACKED_COMPONENT = {"hosting": "inference-component", "max_model_len": 8192}
+_PACKED: dict[str, Any] = {
+    "model": {"id": "Qwen/Qwen3-14B"},
+    "shared_endpoints": {
+        "pool": {
+            "instance_type": "ml.g5.12xlarge",
+            "instance_count": 1,
+            "min_instance_count": 0,
+            "max_instance_count": 1,
+            # CUDA 13.0 images: NVIDIA driver 580.
+            "inference_ami_version": "al2023-ami-sagemaker-inference-gpu-4-1",
+        }
+    },
+    "variants": {
+        "qwen-14b": {
+            **_PACKED_COMPONENT,
+            "engine": "vllm",
+            "image": {"framework": "vllm", "version": "0.30.0"},
+            "tensor_parallel_size": 2,
+            "model_data_download_timeout_in_seconds": 3600,
+            "container_startup_health_check_timeout_in_seconds": 3600,
+            "component": {"endpoint": "pool", "copies": 1, "autoscaling": True, "min_copies": 0, "max_copies": 1},
+        },
+        "qwen-8b": {
+            **_PACKED_COMPONENT,
+            "engine": "sglang",
+            "model": {"id": "Qwen/Qwen3-8B"},
+            "image": {"framework": "sglang", "version": "0.5.20"},
+            "tensor_parallel_size": 1,
+            "model_data_download_timeout_in_seconds": 3600,
+            "container_startup_health_check_timeout_in_seconds": 3600,
+            "component": {"endpoint": "pool", "copies": 1, "autoscaling": True, "min_copies": 0, "max_copies": 2},
+        },
+    },
+}
+
 PROFILES: dict[str, dict] = {
     "llama2-13b-seed": _SEED,
     "current": _CURRENT,
     "llama2-13b-current": _LLAMA2_CURRENT,
+    "qwen3-packed": _PACKED,
     "llama2-13b-staged": _STAGED,
 }
 

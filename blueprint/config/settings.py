@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 
 from blueprint.config.names import prefixed
 
+# The hosting values (VariantSettings.hosting).
+DEDICATED = "dedicated"
+INFERENCE_COMPONENT = "inference-component"
+
 
 @dataclass(frozen=True)
 class ModelSettings:
@@ -134,6 +138,54 @@ class DeploymentSettings:
 
 
 @dataclass(frozen=True)
+class ComponentSettings:
+    """A deployment hosted as an inference component of a shared endpoint (hosting=inference-component)."""
+
+    # The shared endpoint (a shared_endpoints.<name> key) whose instances run this deployment's copies.
+    endpoint: str = ""
+    # Copies at creation (SageMaker: at least 1); with autoscaling on, between min and max after that.
+    copies: int = 1
+    # GPUs each copy gets; default: the GPUs the engine shards over (they must be equal).
+    accelerators_per_copy: int | None = None
+    # Host memory each copy reserves (MiB); default: the copy's share of the host's memory by GPUs, less a fifth.
+    memory_per_copy_mib: int | None = None
+    # Host CPU cores each copy reserves; default: none reserved.
+    cpu_cores_per_copy: float | None = None
+    # Target tracking of the copy count (Application Auto Scaling on DesiredCopyCount).
+    autoscaling: bool = False
+    # Fewest copies: 0 scales to zero when idle (the first request then fails and starts a copy).
+    min_copies: int = 1
+    max_copies: int = 1  # most copies, all of which must fit the shared endpoint's largest fleet
+    # Concurrent requests per copy to hold (SageMaker's high-resolution metric, 10 s data).
+    target_concurrent_requests_per_copy: float = 4.0
+    scale_out_cooldown_in_seconds: int = 60  # wait after adding a copy before adding more (0..86400)
+    # A copy takes minutes to load: give copies back slowly (0..86400 s).
+    scale_in_cooldown_in_seconds: int = 900
+
+
+@dataclass(frozen=True)
+class SharedEndpointSettings:
+    """An endpoint whose instances SageMaker manages, hosting deployments as inference components."""
+
+    instance_type: str = "ml.g5.12xlarge"  # a GPU instance of data/instance_types.json
+    instance_count: int = 1  # instances at creation (at least 1)
+    # Managed instance scaling: SageMaker adds instances for copies that do not fit and removes
+    # instances no copy uses. 0: no instance, and no instance cost, while every component is at zero.
+    min_instance_count: int = 1
+    max_instance_count: int = 1  # most instances
+    # How requests are spread over copies: least-outstanding-requests or random.
+    routing: str = "least-outstanding-requests"
+    # Production variant name; must stay the same across updates.
+    variant_name: str = "AllTraffic"
+    # default: the stack's name.
+    endpoint_name: str | None = None
+    # SageMaker host image (NVIDIA driver and CUDA); default: SageMaker's default for the instance.
+    inference_ami_version: str | None = None
+    # Customer managed key of the instances' EBS volumes (not on NVMe families: g4dn, g5, p4d).
+    kms_key_arn: str | None = None
+
+
+@dataclass(frozen=True)
 class VariantSettings:
     """What every deployment has, whatever its engine: image, instances, timeouts, endpoint.
 
@@ -147,6 +199,10 @@ class VariantSettings:
     engine: str = ""
     # False: no endpoint stack for this deployment.
     enabled: bool = True
+    # dedicated: its own endpoint (the recipe's); inference-component: a component of a shared
+    # endpoint (component.endpoint), with its own copy count that may scale to zero.
+    hosting: str = "dedicated"
+    component: ComponentSettings = field(default_factory=ComponentSettings)
     # This deployment's model: the top-level model.* settings, overridden key by key here. A
     # different model.id starts from that model's own facts (nothing else is inherited).
     model: ModelSettings = field(default_factory=ModelSettings)
@@ -247,6 +303,8 @@ class AppConfig:
     sizing: SizingSettings = field(default_factory=SizingSettings)
     # The deployments by name, each with its own endpoint stack (see VariantSettings).
     variants: dict[str, VariantSettings] = field(default_factory=dict)
+    # Endpoints that host deployments as inference components, by name (see SharedEndpointSettings).
+    shared_endpoints: dict[str, SharedEndpointSettings] = field(default_factory=dict)
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
 
     def for_stage(self, stage: StageSettings) -> AppConfig:
@@ -268,6 +326,17 @@ class AppConfig:
     def enabled_variants(self) -> dict[str, VariantSettings]:
         """The deployments that get an endpoint stack, by name, in the profile's order."""
         return {name: variant for name, variant in self.variants.items() if variant.enabled}
+
+    def used_shared_endpoints(self) -> dict[str, SharedEndpointSettings]:
+        """The shared endpoints an enabled deployment is a component of (each gets its stack)."""
+        used = {v.component.endpoint for v in self.enabled_variants().values() if v.hosting == INFERENCE_COMPONENT}
+        return {name: endpoint for name, endpoint in self.shared_endpoints.items() if name in used}
+
+    def components_of(self, endpoint: str) -> dict[str, VariantSettings]:
+        """The enabled deployments hosted on shared endpoint `endpoint`."""
+        return {
+            name: v for name, v in self.enabled_variants().items() if v.hosting == INFERENCE_COMPONENT and v.component.endpoint == endpoint
+        }
 
     def weights_s3_prefix(self, model: ModelSettings | None = None) -> str:
         """S3 key prefix (ending in '/') of `model`'s staged weights (default: the top-level model)."""

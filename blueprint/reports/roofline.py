@@ -105,16 +105,27 @@ class Bounds:
 
 
 def bounds(
-    instance: InstanceFacts, model: ModelFacts, gpus: int, kv_budget_tokens: int, context: int, input_tokens: int, instances: int = 1
+    instance: InstanceFacts,
+    model: ModelFacts,
+    gpus: int,
+    kv_budget_tokens: int,
+    context: int,
+    input_tokens: int,
+    instances: int = 1,
+    price_per_hour: float | None = None,
 ) -> Bounds | None:
-    """The summary's bounds, or None when the instance's GPU has no data-sheet figures here."""
+    """The summary's bounds, or None when the instance's GPU has no data-sheet figures here.
+
+    `price_per_hour`: what one copy costs (default: the instance; an inference component's copy
+    pays for its share of the instance's GPUs)."""
     gpu = gpu_model(instance.gpu_model)
     if gpu is None or gpus < 1:
         return None
     roof = Roofline(model, gpu, gpus)
     max_batch = max(1, kv_budget_tokens // context)
     throughput = roof.tokens_per_second(max_batch, context, max_batch)
-    dollars_per_token = instance.price_per_hour / SECONDS_PER_HOUR / throughput
+    price = instance.price_per_hour if price_per_hour is None else price_per_hour
+    dollars_per_token = price / SECONDS_PER_HOUR / throughput
     return Bounds(
         itl_batch1_s=roof.step_seconds(1, 0),
         max_batch=max_batch,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from blueprint.config.facts import GIB, InstanceFacts, known_instance, model_facts, price_table_note
-from blueprint.config.settings import AppConfig, VariantSettings
+from blueprint.config.settings import INFERENCE_COMPONENT, AppConfig, VariantSettings
 from blueprint.engines.container_spec import ServingLimits
 from blueprint.engines.registry import ENGINES
+from blueprint.hosting import copy_requirements, shared_cost
 from blueprint.images.image_catalog import known_image
 from blueprint.reports.roofline import bounds
 from blueprint.reports.sizing import Sizing, size
@@ -82,13 +83,15 @@ def _idle_gpus_lines(instance: InstanceFacts, limits: ServingLimits, price_per_h
     ]
 
 
-def _bounds_lines(instance: InstanceFacts, variant: VariantSettings, limits: ServingLimits, sizing: Sizing) -> list[str]:
+def _bounds_lines(
+    instance: InstanceFacts, variant: VariantSettings, limits: ServingLimits, sizing: Sizing, copy_price: float | None = None
+) -> list[str]:
     """The roofline bounds (blueprint/reports/roofline.py): no engine can be faster or cheaper."""
     model = model_facts(variant.model)
-    instances = variant.instance_count
+    instances = variant.instance_count if copy_price is None else 1
     context = limits.context_tokens or model.max_position_embeddings
     input_tokens = limits.input_tokens or context // 2
-    found = bounds(instance, model, sizing.gpus_used, sizing.kv_budget_tokens, context, input_tokens, instances)
+    found = bounds(instance, model, sizing.gpus_used, sizing.kv_budget_tokens, context, input_tokens, instances, copy_price)
     if found is None or not sizing.weights_fit:
         reason = "the weights do not fit" if found else f"no data-sheet figures for {instance.gpu_model} GPUs (gpu_models.json)"
         return [f"  speed     no bounds: {reason}"]
@@ -101,6 +104,8 @@ def render_summary(config: AppConfig) -> str:
     lines = [f"LLM endpoints: profile {config.profile}, model {', '.join(models)} (prices: {price_table_note()})"]
     if not enabled:
         lines.append("  no deployment enabled: only the model bucket stack")
+    for name in config.used_shared_endpoints():
+        lines += _shared_endpoint_lines(name, config)
     for name, variant in enabled.items():
         instance = known_instance(variant.instance_type)
         image = known_image(variant.image.framework, variant.image.version)
@@ -108,22 +113,58 @@ def render_summary(config: AppConfig) -> str:
         price = instance.price_per_hour * variant.instance_count
         limits = variant_limits(name, variant)
         sizing = variant_sizing(name, variant, config, limits)
+        component = variant.hosting == INFERENCE_COMPONENT
+        copy_price = None
+        if component:
+            needs = copy_requirements(name, variant, instance)
+            copy_price = instance.price_per_hour * needs.accelerators / instance.gpus
+            scaling = variant.component
+            copies = f"{scaling.min_copies}..{scaling.max_copies} copies" if scaling.autoscaling else f"{scaling.copies} copies"
+            placement = [
+                f"  component on shared endpoint {scaling.endpoint} ({variant.instance_type}): {copies}, each {needs.accelerators} of "
+                f"{instance.gpus} GPUs and {needs.memory_mib:,} MiB",
+                f"  price     ~${copy_price:,.2f}/hour per copy (its share of the instance; the shared endpoint is billed by instance)",
+            ]
+        else:
+            placement = [
+                f"  instance  {variant.instance_count} x {variant.instance_type}: {instance.gpus} x {instance.gpu_model} of {_whole_or_tenths(instance.gpu_memory_bytes / instance.gpus / GIB)} GiB each",
+                f"  price     ~${price:,.2f}/hour, ~${price * HOURS_PER_MONTH:,.0f}/month always on",
+            ]
         lines += [
             f"[{name}]" if name == variant.engine and variant.model == config.model else f"[{name}] {variant.engine}, {variant.model.id}",
             f"  image     {variant.image.framework} {variant.image.version}: {image.repository}:{image.tag} ({where})",
-            f"  instance  {variant.instance_count} x {variant.instance_type}: {instance.gpus} x {instance.gpu_model} of {_whole_or_tenths(instance.gpu_memory_bytes / instance.gpus / GIB)} GiB each",
-            f"  price     ~${price:,.2f}/hour, ~${price * HOURS_PER_MONTH:,.0f}/month always on",
+            *placement,
             f"  tokens    {limits.token_summary}",
             f"  timeouts  model download {_seconds(variant.model_data_download_timeout_in_seconds)}, container start-up {_seconds(variant.container_startup_health_check_timeout_in_seconds)}",
             f"  weights   {_weights_line(variant, config)}",
             f"  host      {_host_line(variant)}",
             f"  sizing    {_sizing_line(sizing)}",
-            *_idle_gpus_lines(instance, limits, price),
-            *_bounds_lines(instance, variant, limits, sizing),
+            *([] if component else _idle_gpus_lines(instance, limits, price)),
+            *_bounds_lines(instance, variant, limits, sizing, copy_price),
         ]
     if config.pipeline.enabled:
         lines.append(_pipeline_line(config))
     return "\n".join(lines)
+
+
+def _shared_endpoint_lines(name: str, config: AppConfig) -> list[str]:
+    """A shared endpoint: its fleet, what it costs idle and at most, and how full its components make it."""
+    endpoint = config.shared_endpoints[name]
+    instance = known_instance(endpoint.instance_type)
+    cost = shared_cost(endpoint)
+    components = config.components_of(name)
+    most = sum(
+        copy_requirements(n, v, instance).accelerators * (v.component.max_copies if v.component.autoscaling else v.component.copies)
+        for n, v in components.items()
+    )
+    idle = "scales to zero instances when every component is at zero copies" if endpoint.min_instance_count == 0 else "its fewest instances"
+    return [
+        f"[shared endpoint {name}] {endpoint.min_instance_count}..{endpoint.max_instance_count} x {endpoint.instance_type} "
+        f"({endpoint.instance_count} at creation), managed instance scaling",
+        f"  price     ~${cost.idle_per_hour:,.2f}/hour idle ({idle}), ~${cost.most_per_hour:,.2f}/hour at most "
+        f"(~${cost.most_per_hour * HOURS_PER_MONTH:,.0f}/month if always at most)",
+        f"  packing   {', '.join(components)}: {most} of {instance.gpus * endpoint.max_instance_count} GPUs at their most copies",
+    ]
 
 
 def _pipeline_line(config: AppConfig) -> str:

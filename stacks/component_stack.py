@@ -1,0 +1,84 @@
+"""Stateless stack of one deployment hosted as an inference component of a shared endpoint."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from blueprint.config.facts import known_instance
+from blueprint.config.settings import AppConfig
+from blueprint.engines.registry import ENGINES
+from blueprint.hosting import copy_requirements
+from blueprint.images.image_catalog import known_image
+from stacks.inference_component import ComponentScaling, LlmInferenceComponent
+from stacks.llm_endpoint_stack import default_endpoint_name
+from stacks.model_bucket_stack import model_bucket_name
+from stacks.smoke_test_access import SmokeTestAccess, SmokeTestRole
+
+HOSTING_OUTPUT = "inference-component"
+
+
+class LlmComponentStack(cdk.Stack):
+    """Deployment `variant` as a component of the shared endpoint `endpoint_name` (its own stack deploys first)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: AppConfig,
+        variant: str,
+        endpoint_name: str,
+        smoke_test: SmokeTestAccess | None = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(scope, id, **kwargs)
+        settings = config.variants[variant]
+        host = config.shared_endpoints[settings.component.endpoint]
+        self.engine = settings.engine
+        prefix = config.weights_s3_prefix(settings.model)
+        model_bucket = s3.Bucket.from_bucket_name(self, "ModelBucket", model_bucket_name(self, config.bucket_name_prefix()))
+        instance = known_instance(host.instance_type)
+        container = ENGINES[settings.engine].container_spec(
+            settings, known_image(settings.image.framework, settings.image.version), instance, f"s3://{model_bucket.bucket_name}/{prefix}"
+        )
+        # Named here (CloudFormation returns no name for a component): scaling, alarms and clients name it.
+        self.component_name = default_endpoint_name(self.stack_name)
+        self.component = LlmInferenceComponent(
+            self,
+            "InferenceComponent",
+            container=container,
+            endpoint_name=endpoint_name,
+            variant_name=host.variant_name,
+            component_name=self.component_name,
+            settings=settings.component,
+            requirements=copy_requirements(variant, settings, instance),
+            model_data_download_timeout_in_seconds=settings.model_data_download_timeout_in_seconds,
+            container_startup_health_check_timeout_in_seconds=settings.container_startup_health_check_timeout_in_seconds,
+            model_bucket=model_bucket,
+            weights_prefix=prefix,
+        )
+        if settings.component.autoscaling:
+            self.scaling = ComponentScaling(self, "Scaling", component_name=self.component_name, settings=settings.component)
+            self.scaling.node.add_dependency(self.component.component)  # the component must exist first
+        endpoint_arn = self.format_arn(service="sagemaker", resource="endpoint", resource_name=endpoint_name.lower())
+        if smoke_test is not None:
+            self.smoke_test_role = SmokeTestRole(
+                self,
+                "SmokeTest",
+                access=smoke_test,
+                variant=variant,
+                endpoint_arn=endpoint_arn,
+                component_arn=self.component.component.ref,  # Ref of AWS::SageMaker::InferenceComponent is its ARN
+            )
+        # What the smoke test reads to find and call the component.
+        self.endpoint_name_output = cdk.CfnOutput(self, "EndpointName", value=endpoint_name)
+        self.component_name_output = cdk.CfnOutput(self, "InferenceComponentName", value=self.component_name)
+        cdk.CfnOutput(self, "Hosting", value=HOSTING_OUTPUT)
+        cdk.CfnOutput(self, "ServingVariant", value=variant, description="The deployment's name in the app (variants.<name>)")
+        cdk.CfnOutput(
+            self, "ServingEngine", value=settings.engine, description="The engine serving the endpoint (blueprint/engines/registry.py)"
+        )
+        cdk.CfnOutput(self, "Region", value=self.region)
+        self.verification_outputs: dict[str, cdk.CfnOutput] = {}  # the shared endpoint's config is verified with its stack
