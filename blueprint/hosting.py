@@ -139,6 +139,14 @@ def _check_shared_endpoint(name: str, endpoint: SharedEndpointSettings) -> list[
         problems.append(
             Problem(f"{path}.instance_type", endpoint.instance_type, "a GPU instance type of blueprint/config/data/instance_types.json")
         )
+    elif endpoint.kms_key_arn is not None and instance.nvme_instance_storage:
+        problems.append(
+            Problem(
+                f"{path}.kms_key_arn",
+                endpoint.kms_key_arn,
+                f"has no effect on {instance.family} instances: their NVMe instance storage is encrypted by a hardware module; leave it unset",
+            )
+        )
     if endpoint.routing not in ROUTING:
         problems.append(Problem(f"{path}.routing", endpoint.routing, f"one of {', '.join(ROUTING)}"))
     if endpoint.max_instance_count < 1:

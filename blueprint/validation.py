@@ -8,7 +8,7 @@ import re
 from blueprint.config.errors import Problem
 from blueprint.config.facts import ModelFacts, instance_facts, known_instance, known_instance_types, missing_model_facts, model_facts
 from blueprint.config.names import APP_NAME, APP_NAME_MAX, endpoint_stack_id
-from blueprint.config.settings import AppConfig, ModelSettings, VariantSettings
+from blueprint.config.settings import INFERENCE_COMPONENT, AppConfig, ModelSettings, VariantSettings
 from blueprint.engines.environment import check_environment
 from blueprint.engines.registry import ENGINES
 from blueprint.hosting import check_hosting
@@ -210,12 +210,14 @@ def _validate_variant(name: str, variant: VariantSettings, config: AppConfig, mo
 
     instance = instance_facts(variant.instance_type)
     gpu_types = [t for t in known_instance_types() if known_instance(t).gpus > 0]
+    # A component runs on its shared endpoint's instances (the loader copied their type here).
+    where = f"shared_endpoints.{variant.component.endpoint}" if variant.hosting == INFERENCE_COMPONENT else path
     if instance is None:
         problems.append(
-            Problem(f"{path}.instance_type", variant.instance_type, f"no GPU facts for this instance type; known: {', '.join(gpu_types)}")
+            Problem(f"{where}.instance_type", variant.instance_type, f"no GPU facts for this instance type; known: {', '.join(gpu_types)}")
         )
     elif instance.gpus == 0:
-        problems.append(Problem(f"{path}.instance_type", variant.instance_type, f"has no GPU; use one of: {', '.join(gpu_types)}"))
+        problems.append(Problem(f"{where}.instance_type", variant.instance_type, f"has no GPU; use one of: {', '.join(gpu_types)}"))
         instance = None
     if variant.instance_count < 1:
         problems.append(Problem(f"{path}.instance_count", variant.instance_count, "at least 1"))

@@ -19,6 +19,7 @@ from constructs import Construct
 
 from blueprint.config.names import STAGE_IDS, smoke_test_role_name, smoke_test_runner_role_name
 from blueprint.config.settings import AppConfig, StageSettings
+from stacks.component_stack import LlmComponentStack
 from stacks.composition import ComposedApp, compose
 from stacks.pipeline_findings import acknowledge_pipeline_findings
 from stacks.smoke_test_access import SmokeTestAccess, role_arn
@@ -27,6 +28,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The README's test command, then the synth of the same app (cdk-nag runs in both).
 SYNTH_COMMANDS = ("bash scripts/test.sh -q", "npx cdk synth")
 SMOKE_TEST_MAX_NEW_TOKENS = 64
+# A component scaled to zero starts a copy (and maybe an instance) on the first request: minutes.
+COMPONENT_WAIT_S = 1800
 # Stack outputs the post-deploy verification compares with AWS: its flag, the variable's suffix.
 VERIFY_OUTPUTS = {
     "EndpointConfigName": ("--endpoint-config-name", "ENDPOINT_CONFIG"),
@@ -155,6 +158,11 @@ class DeliveryPipelineStack(cdk.Stack):
             stage_role = role_arn(self.partition, settings.account, smoke_test_role_name(self.app_name, name, variant))
             self.smoke_test_runner.add_to_policy(iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[stage_role]))
             outputs[f"{key}_ENDPOINT"] = stack.endpoint_name_output
+            component = ""
+            if isinstance(stack, LlmComponentStack):
+                # A component of a shared endpoint: stream from it, waiting while it starts a copy.
+                outputs[f"{key}_COMPONENT"] = stack.component_name_output
+                component = f'--component "${key}_COMPONENT" --wait --wait-timeout {COMPONENT_WAIT_S} '
             expected = []
             for output_key, (flag, suffix) in VERIFY_OUTPUTS.items():
                 if output_key in stack.verification_outputs:
@@ -165,13 +173,16 @@ class DeliveryPipelineStack(cdk.Stack):
                 f"aws configure set profile.smoke-{variant}.role_arn {stage_role}",
                 f"aws configure set profile.smoke-{variant}.credential_source EcsContainer",
                 # A non-zero exit (bad answer, endpoint not InService, stream error) fails the action.
-                f'.venv/bin/llm-smoke-test --endpoint-name "${key}_ENDPOINT" --variant {variant} --engine {stack.engine} '
+                f'.venv/bin/llm-smoke-test --endpoint-name "${key}_ENDPOINT" {component}--variant {variant} --engine {stack.engine} '
                 f"--profile smoke-{variant} --region {settings.region} --max-new-tokens {SMOKE_TEST_MAX_NEW_TOKENS} --json",
+            ]
+            if not component:
                 # Then what CloudFormation cannot tell: the endpoint runs this deployment's config
                 # (not a silently rolled-back one), and its alarms can reach the topic.
-                f'.venv/bin/llm-verify-deployment --endpoint-name "${key}_ENDPOINT" {" ".join(expected)} '
-                f"--profile smoke-{variant} --region {settings.region} --json",
-            ]
+                commands.append(
+                    f'.venv/bin/llm-verify-deployment --endpoint-name "${key}_ENDPOINT" {" ".join(expected)} '
+                    f"--profile smoke-{variant} --region {settings.region} --json"
+                )
         return pipelines.CodeBuildStep(
             "SmokeTest", input=source, env_from_cfn_outputs=outputs, commands=commands, role=self.smoke_test_runner
         )

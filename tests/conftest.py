@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The apps built once per session (fixtures below), and the modules that use them: with parallel
 # workers these modules run on one worker, so each app is built once (test_suite_layout.py checks
 # the list against the fixtures each module uses).
-SESSION_APPS = frozenset({"seed_app", "current_app", "llama2_current_app", "staged_app", "us_east_1_app", "pipeline_app"})
+SESSION_APPS = frozenset({"seed_app", "current_app", "llama2_current_app", "packed_app", "staged_app", "us_east_1_app", "pipeline_app"})
 SESSION_APP_MODULES = frozenset(
     f"tests/test_{name}.py"
     for name in (
@@ -89,8 +89,12 @@ class BuiltApp:
     pipeline: DeliveryPipelineStack | None = None
 
     def template(self, variant: str | None = None) -> Template:
-        stack = self.composed.bucket_stack if variant is None else self.composed.endpoint_stacks[variant]
-        return Template.from_stack(stack)
+        """A deployment's stack's template (the bucket stack's without one; `@name`: shared endpoint `name`'s)."""
+        if variant is None:
+            return Template.from_stack(self.composed.bucket_stack)
+        if variant.startswith("@"):
+            return Template.from_stack(self.composed.shared_endpoint_stacks[variant[1:]])
+        return Template.from_stack(self.composed.endpoint_stacks[variant])
 
     def synth(self) -> cdk.cx_api.CloudAssembly:
         return self.app.synth()
@@ -143,6 +147,12 @@ def current_app(tmp_path_factory: pytest.TempPathFactory) -> BuiltApp:
 def llama2_current_app(tmp_path_factory: pytest.TempPathFactory) -> BuiltApp:
     """The seed's model on current TGI and LMI images."""
     return build_app(tmp_path_factory.mktemp("llama2-current"), profile="llama2-13b-current")
+
+
+@pytest.fixture(scope="session")
+def packed_app(tmp_path_factory: pytest.TempPathFactory) -> BuiltApp:
+    """Two models as inference components of one shared endpoint, scaling to zero."""
+    return build_app(tmp_path_factory.mktemp("packed"), profile="qwen3-packed")
 
 
 @pytest.fixture(scope="session")

@@ -45,6 +45,7 @@ SESSION_APPS = {
     "seed-us-east-1": "us_east_1_app",
     "current-agnostic": "current_app",
     "llama2-current-agnostic": "llama2_current_app",
+    "packed-agnostic": "packed_app",
     "staged-agnostic": "staged_app",
 }
 

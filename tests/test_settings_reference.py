@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from blueprint.reports.settings_reference import PAGE, render
 from blueprint.config.settings import AppConfig, VariantSettings
 from blueprint.engines.registry import ENGINES
+from blueprint.reports.settings_reference import PAGE, render
 
 
 def test_the_checked_in_reference_is_current():

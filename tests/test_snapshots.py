@@ -20,6 +20,9 @@ STACKS = [
     ("seed", "lmi"),
     ("current", "vllm"),
     ("current", "sglang"),
+    ("qwen3-packed", "@pool"),
+    ("qwen3-packed", "qwen-14b"),
+    ("qwen3-packed", "qwen-8b"),
     ("llama2-13b-current", "tgi"),
     ("llama2-13b-current", "lmi"),
     ("staged", "tgi"),
@@ -28,10 +31,16 @@ STACKS = [
 
 
 @pytest.mark.parametrize("profile,variant", STACKS)
-def test_template_matches_snapshot(profile, variant, seed_app, current_app, llama2_current_app, staged_app):
-    built = {"seed": seed_app, "current": current_app, "llama2-13b-current": llama2_current_app, "staged": staged_app}[profile]
+def test_template_matches_snapshot(profile, variant, seed_app, current_app, llama2_current_app, packed_app, staged_app):
+    built = {
+        "seed": seed_app,
+        "current": current_app,
+        "llama2-13b-current": llama2_current_app,
+        "qwen3-packed": packed_app,
+        "staged": staged_app,
+    }[profile]
     template = built.template(variant).to_json()
-    path = SNAPSHOTS / profile / f"{variant or 'bucket'}.template.json"
+    path = SNAPSHOTS / profile / f"{(variant or 'bucket').replace('@', 'shared-')}.template.json"
     rendered = json.dumps(template, indent=1, sort_keys=True) + "\n"
     if os.environ.get("UPDATE_SNAPSHOTS") == "1":
         path.parent.mkdir(parents=True, exist_ok=True)
