@@ -16,7 +16,7 @@ def test_the_checked_in_reference_is_current():
 def test_every_setting_has_a_row_with_its_meaning():
     page = render()
     for field in dataclasses.fields(VariantSettings):
-        if field.name not in ("autoscaling", "alarms", "deployment", "image", "model"):
+        if field.name not in ("autoscaling", "alarms", "deployment", "image", "model", "component"):
             assert f"| `variants.<name>.{field.name}` |" in page
     for name, engine in ENGINES.items():  # each engine's own settings, in its own section
         section = page.split(f"## `variants.<name>` with `engine={name}`")[1].split("\n## ")[0]
@@ -29,4 +29,6 @@ def test_every_setting_has_a_row_with_its_meaning():
     assert "| `variants.<name>.deployment.maximum_execution_timeout_in_seconds` | `int` | `7200` |" in page
     assert "| `variants.<name>.model.id` | `str` | `'meta-llama/Llama-2-13b-chat-hf'` |" in page
     assert "| `pipeline.prod.manual_approval` | `bool` | `True` |" in page
+    assert "| `shared_endpoints.<name>.min_instance_count` | `int` | `1` |" in page
+    assert "| `variants.<name>.component.min_copies` | `int` | `1` |" in page
     assert AppConfig().profile in page

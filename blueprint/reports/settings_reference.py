@@ -18,7 +18,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from blueprint.config.settings import AppConfig, VariantSettings
+from blueprint.config.settings import AppConfig, SharedEndpointSettings, VariantSettings
 from blueprint.engines.registry import ENGINES
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "configuration-reference.md"
@@ -75,7 +75,8 @@ def _sections(cls: type, prefix: str, out: list[tuple[str, type, set[str]]], ski
 
 def render() -> str:
     sections: list[tuple[str, type, set[str]]] = []
-    _sections(AppConfig, "", sections, skip={"variants"})
+    _sections(AppConfig, "", sections, skip={"variants", "shared_endpoints"})
+    _sections(SharedEndpointSettings, "shared_endpoints.<name>", sections)
     deployment: list[tuple[str, type, set[str]]] = []
     _sections(VariantSettings, "variants.<name>", deployment)
     sections += deployment
