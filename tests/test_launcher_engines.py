@@ -182,3 +182,51 @@ def test_every_engine_states_what_the_rest_of_the_app_derives_from_it():
         assert engine.FRAMEWORKS and engine.WEIGHTS_LOADING
         assert engine.SETTINGS().weights_loading == engine.WEIGHTS_LOADING[0]  # its default first
         assert engine.SECRET_SETTING is None or any(f.name == engine.SECRET_SETTING for f in dataclasses.fields(engine.SETTINGS))
+
+
+def problems_of(engine: LauncherEngine, **changes: object) -> list[tuple[str, object, str]]:
+    return [(p.path, p.value, p.allowed) for p in engine.validate("variants.x", settings(engine, **changes), G5_12, QWEN_FACTS)]
+
+
+def test_each_problem_shows_the_value_given_and_what_is_allowed():
+    assert problems_of(VLLM, tensor_parallel_size=3) == [
+        ("variants.x.tensor_parallel_size", 3, "tensor_parallel_size must divide 40, the attention heads of Qwen/Qwen3-14B")
+    ]
+    assert problems_of(SGLANG, gpu_memory_utilization=0.0) == [
+        ("variants.x.gpu_memory_utilization", 0.0, "a share of GPU memory in (0, 1]")
+    ]
+    assert problems_of(SGLANG, max_num_seqs=0) == [("variants.x.max_num_seqs", 0, "must be a positive whole number")]
+    assert problems_of(VLLM, max_model_len=1, max_num_seqs=1) == []  # the smallest allowed
+    assert problems_of(SGLANG, args={"tp_size": "2"}) == [("variants.x.args.tp_size", "2", "set by variants.x.tensor_parallel_size")]
+    assert problems_of(VLLM, environment={"SM_VLLM_MODEL": "x"}) == [
+        ("variants.x.environment.SM_VLLM_MODEL", "x", "set from model.id (or the mounted weights)")
+    ]
+    assert problems_of(VLLM, environment={"SM_VLLM_SERVED_MODEL_NAME": "x"}) == [
+        ("variants.x.environment.SM_VLLM_SERVED_MODEL_NAME", "x", "set from model.id")
+    ]
+    assert problems_of(VLLM, environment={"SM_VLLM_REVISION": "x"}) == [
+        ("variants.x.environment.SM_VLLM_REVISION", "x", "set from model.revision")
+    ]
+    assert problems_of(VLLM, environment={"HF_MODEL_ID": "x"}) == [
+        ("variants.x.environment.HF_MODEL_ID", "x", "set from model.id (as SM_VLLM_MODEL)")
+    ]
+
+
+def test_hugging_faces_sglang_image_refuses_false_too():
+    hf = ImageSettings("huggingface-sglang", "0.5.8")
+    found = problems_of(SGLANG, image=hf, args={"enable_metrics": "False"})
+    assert [(path, value) for path, value, _ in found] == [("variants.x.args.enable_metrics", "False")]
+
+
+def test_the_container_runs_the_image_given():
+    image = find_image("vllm", "0.30.0")
+    assert VLLM.container_spec(settings(VLLM), image, G5_12, WEIGHTS).image is image
+
+
+def test_the_token_summary_says_where_the_length_and_the_batch_come_from():
+    own = VLLM.serving_limits("variants.x", settings(VLLM, max_model_len=8192, max_num_seqs=64), G5_12, QWEN_FACTS)
+    assert own.token_summary == "max model length 8,192, up to 64 sequences in a batch"
+    assert own.batch_limit_label == "max_num_seqs 64 x 8,192 tokens"
+    engine_chosen = SGLANG.serving_limits("variants.x", settings(SGLANG), G5_12, QWEN_FACTS)
+    assert engine_chosen.token_summary == "model context 40,960, up to engine-chosen sequences in a batch"
+    assert engine_chosen.batch_limit_label == "max_running_requests engine-chosen x 40,960 tokens"
