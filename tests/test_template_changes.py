@@ -157,3 +157,35 @@ def test_references_in_every_shape():
 def test_resources_without_properties_are_compared_and_read_safely():
     changes = compare(template(A=resource(TOPIC)), template(A=resource(TOPIC, DisplayName="x"), B=resource(ROLE)))
     assert [(c.logical_id, c.kind) for c in changes] == [("A", "modified"), ("B", "added")]
+
+
+def test_a_components_new_model_replaces_the_model_and_updates_the_component_in_place():
+    import copy
+    import json
+
+    from tests.conftest import ROOT
+
+    old = json.loads((ROOT / "tests" / "snapshots" / "qwen3-packed" / "qwen-14b.template.json").read_text())
+    new = copy.deepcopy(old)
+    (model,) = [k for k, r in new["Resources"].items() if r["Type"] == "AWS::SageMaker::Model"]
+    new["Resources"][model]["Properties"]["PrimaryContainer"]["Environment"]["SM_VLLM_MAX_MODEL_LEN"] = "4096"
+    changes = {c.type: c for c in compare(old, new)}
+    assert changes["AWS::SageMaker::Model"].replaces  # a model's container is create-only
+    component = changes["AWS::SageMaker::InferenceComponent"]
+    # It reads the model's name: modified, and updated in place (the resource has no create-only property).
+    assert (component.kind, component.changed_properties, component.replaces) == ("modified", ["Specification"], False)
+
+
+def test_a_shared_endpoints_new_fleet_replaces_its_config_not_its_endpoint():
+    import copy
+    import json
+
+    from tests.conftest import ROOT
+
+    old = json.loads((ROOT / "tests" / "snapshots" / "qwen3-packed" / "shared-pool.template.json").read_text())
+    new = copy.deepcopy(old)
+    (config,) = [k for k, r in new["Resources"].items() if r["Type"] == "AWS::SageMaker::EndpointConfig"]
+    new["Resources"][config]["Properties"]["ProductionVariants"][0]["ManagedInstanceScaling"]["MaxInstanceCount"] = 2
+    changes = {c.type: c for c in compare(old, new)}
+    assert changes["AWS::SageMaker::EndpointConfig"].replaced_by == ["ProductionVariants"]
+    assert (changes["AWS::SageMaker::Endpoint"].kind, changes["AWS::SageMaker::Endpoint"].replaces) == ("modified", False)
