@@ -102,7 +102,9 @@ def validate(config: AppConfig) -> list[Problem]:
         problems += check_hosting(config)  # components' copies against their endpoints: needs sound deployments
     if config.pipeline.enabled:
         problems += _check_pipeline(config, problems)
-    return problems
+    # A problem found twice (a shared endpoint's through each of its components, a stage's setting
+    # through each deployment) is reported once.
+    return list({str(p): p for p in problems}.values())
 
 
 # Deployment names start stack ids, endpoint names and role names: lowercase words joined by hyphens.

@@ -469,7 +469,7 @@ def test_the_app_is_validated_as_each_stage_deploys_it():
     two = {"variants.tgi.instance_count": 2}
     assert check(**PIPELINE, **two) == []
     found = check(**{**PIPELINE, "pipeline.dev.traffic_routing": "canary"})
-    assert [p.path for p in found] == ["pipeline.dev.traffic_routing", "pipeline.dev.traffic_routing"]
+    assert [p.path for p in found] == ["pipeline.dev.traffic_routing"]  # the stage's one setting, once for both deployments
     assert all("(in stage dev, 222222222222/us-east-1)" in p.allowed for p in found)
     # A key of another account is reported in the stage that deploys it, once per stage.
     key = {"variants.tgi.instance_type": "ml.p3.8xlarge", "variants.tgi.kms_key_arn": KEY.replace(ACCOUNT, "222222222222")}
