@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from streaming_client.aws_errors import translate
 from streaming_client.aws_session import aws_session
 from streaming_client.engines import ENGINES, engine_of_image
@@ -192,9 +194,15 @@ def endpoint_components(sagemaker: Any, endpoint: str) -> list[str]:
 
 
 def hosts_components(sagemaker: Any, description: dict) -> bool:
-    """Whether the endpoint is one for inference components: its config's variant names no model."""
+    """Whether the endpoint is one for inference components: its config's variant names no model.
+    A caller not allowed to read the config (a role made for a dedicated endpoint) calls it as a
+    dedicated one: were it not, the runtime's refusal says a component is needed."""
     try:
         config = sagemaker.describe_endpoint_config(EndpointConfigName=description["EndpointConfigName"])
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("AccessDeniedException", "AccessDenied"):
+            return False
+        raise translate(error, f"reading the config of endpoint {description.get('EndpointName')}") from None
     except Exception as error:  # noqa: BLE001
         raise translate(error, f"reading the config of endpoint {description.get('EndpointName')}") from None
     return not config["ProductionVariants"][0].get("ModelName")

@@ -36,13 +36,15 @@ def wait_for_copy(
     *,
     timeout_s: float,
     poll_s: float,
+    already_s: float = 0.0,
     on_status: Callable[[dict, float], None] = lambda description, elapsed: None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> dict:
     """Poll DescribeInferenceComponent until the component runs a copy; fail at once when it is
-    Failed, or at the time limit (saying so when nothing asked for a copy: no scale-out alarm)."""
-    start = clock()
+    Failed, or at the time limit (saying so when nothing asked for a copy: no scale-out alarm).
+    Times count from `already_s` seconds ago (the first request)."""
+    start = clock() - already_s
     try:
         while True:
             description = describe_component(sagemaker, component)
@@ -114,7 +116,9 @@ def stream_waking(
                 if clock() - start + poll_s > timeout_s:
                     raise error from None
                 sleep(poll_s)
-            wait_for_copy(sagemaker, component, timeout_s=timeout_s - (clock() - start), poll_s=poll_s, on_status=on_status, sleep=sleep)
+            wait_for_copy(
+                sagemaker, component, timeout_s=timeout_s, poll_s=poll_s, already_s=clock() - start, on_status=on_status, sleep=sleep
+            )
             continue
         if scaled_to_zero and result.time_to_first_token_s is not None:
             result.cold_start_s = sent - start + result.time_to_first_token_s

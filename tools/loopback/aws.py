@@ -150,14 +150,15 @@ class Component:
     answers: list[Stream | Scheduled | HttpError] = field(default_factory=list)
     invocations: list[dict] = field(default_factory=list)  # served ones
     refused: int = 0  # invocations refused for lack of capacity
-    describes: int = 0  # DescribeInferenceComponent answers since the scale-out began
-    scale_out_started: float | None = None
+    describes: int = 0  # DescribeInferenceComponent answers
+    scale_out_started: float | None = None  # when the first refusal started the scale-out
+    describes_before_scale_out: int = 0
 
     def advance(self) -> None:
         """Run the copy once the scheduled scale-out is due."""
         if self.copies or self.scale_out is None or self.scale_out_started is None:
             return
-        by_polls = self.scale_out.polls is not None and self.describes >= self.scale_out.polls
+        by_polls = self.scale_out.polls is not None and self.describes - self.describes_before_scale_out >= self.scale_out.polls
         by_time = self.scale_out.after_s is not None and time.monotonic() - self.scale_out_started >= self.scale_out.after_s
         if by_polls or by_time:
             self.copies = 1
@@ -166,6 +167,7 @@ class Component:
         self.refused += 1
         if self.scale_out is not None and self.scale_out_started is None:
             self.scale_out_started = time.monotonic()
+            self.describes_before_scale_out = self.describes
             self.desired = max(self.desired or 0, 1)
 
 
@@ -184,6 +186,7 @@ class LoopbackAws:
         self.components: dict[str, Component] = {}
         self.requests: list[str] = []
         self.list_page_size = 10  # ListInferenceComponents' page (a test makes it 1 to page)
+        self.denied: set[str] = set()  # SageMaker actions answered AccessDeniedException (a narrow role)
         handler = type("Handler", (_Handler,), {"aws": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
@@ -202,9 +205,6 @@ class LoopbackAws:
         self.endpoints[component.endpoint].hosts_components = True
         self.components[component.name] = component
         return component
-
-    def components_of(self, endpoint: str) -> list[Component]:
-        return [c for c in self.components.values() if c.endpoint == endpoint]
 
     def add_stack(self, name: str, outputs: dict[str, str]) -> None:
         self.stacks[name] = StackOutputs(name, outputs)
@@ -256,7 +256,7 @@ class _Handler(BaseHTTPRequestHandler):
         component_name = self.headers.get("X-Amzn-SageMaker-Inference-Component")
         endpoint.invocations.append({"body": json.loads(body), "headers": dict(self.headers), "component": component_name})
         served: Endpoint | Component = endpoint
-        if component_name is not None or self.aws.components_of(name):
+        if component_name is not None or endpoint.hosts_components:
             component = self.aws.components.get(component_name or "")
             if component_name is None:
                 return self._rest_error(HttpError(400, "ValidationError", HEADER_REQUIRED_MESSAGE))
@@ -336,6 +336,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _sagemaker(self, action: str, request: dict) -> None:
         now = 1764000000.0
+        if action in self.aws.denied:
+            message = f"User: arn:aws:sts::111122223333:assumed-role/smoke/test is not authorized to perform: sagemaker:{action}"
+            return self._json_error("AccessDeniedException", message)
         if action == "DescribeEndpoint":
             endpoint = self.aws.endpoints.get(request["EndpointName"])
             if endpoint is None:
@@ -400,8 +403,7 @@ class _Handler(BaseHTTPRequestHandler):
             component = self.aws.components.get(request["InferenceComponentName"])
             if component is None:
                 return self._json_error("ValidationException", f'Could not find inference component "{request["InferenceComponentName"]}".')
-            if component.scale_out_started is not None:
-                component.describes += 1
+            component.describes += 1
             component.advance()
             return self._json(
                 {
