@@ -339,3 +339,24 @@ def test_the_bench_says_why_it_measured_no_cold_start(aws_env, capsys, tmp_path,
     assert (meta["cold_start_s"], meta["cold_start"]) == (None, "not measured: the component had 2 copies")
     assert out.splitlines()[0] == "cold start: not measured: the component had 2 copies"
     assert len(warm.invocations) == 1  # the level's request only
+
+
+def test_the_bench_without_cold_start_warns_of_a_component_at_zero(aws_env, capsys, tmp_path, no_bound):
+    endpoint, (cold,) = shared_endpoint(aws_env, scheduled(suffix="bench-zero", copies=0, desired=0))
+    argv = ("--endpoint-name", endpoint.name, "--variant", "tgi", "--concurrency", "1", "--requests-per-level", "2")
+    code, out, err = bench(capsys, *argv, "--no-progress", "--output-dir", str(tmp_path))
+    assert code == 0, err
+    assert err.splitlines()[0] == (
+        f"component {cold.name} has no copy (scaled to zero): requests fail until its scale-out runs one; "
+        "pass --cold-start to wait for it (and time it) first"
+    )
+    level = json.loads((tmp_path / "results.json").read_text())["levels"][0]
+    assert (level["requests"], level["errors"], cold.refused) == (2, 2, 2)
+
+
+@pytest.mark.parametrize("flag", ["--poll-interval", "--cold-start-timeout"])
+def test_the_benchs_wait_flags_must_be_positive(capsys, flag):
+    with pytest.raises(SystemExit) as usage:
+        bench(capsys, "--endpoint-name", "x", flag, "0")
+    assert usage.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(f"error: {flag}: must be greater than 0, got 0")

@@ -204,6 +204,12 @@ def run(args: argparse.Namespace) -> int:
     cold_start_s, cold_start_note = None, None
     if args.cold_start:
         cold_start_s, cold_start_note = measure_cold_start(args, runtime, sagemaker, target, component, body)
+    elif component is not None and endpoint_discovery.current_copies(component) == 0:
+        print(
+            f"component {target.component} has no copy (scaled to zero): requests fail until its scale-out runs one; "
+            "pass --cold-start to wait for it (and time it) first",
+            file=sys.stderr,
+        )
     deadline = time.monotonic() + args.time_limit
     progress = None
     if not args.no_progress:
