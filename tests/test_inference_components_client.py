@@ -168,6 +168,17 @@ def test_a_scaled_to_zero_component_is_woken_then_streamed_with_its_cold_start(a
     assert "; cold start " in lines[-1] and "(first request to first token, the wait for a copy included)" in lines[-1]
 
 
+def test_a_refusal_after_the_copy_runs_waits_a_poll_before_the_next_request(aws_env, capsys):
+    endpoint, (cold,) = shared_endpoint(
+        aws_env, tgi(suffix="router", copies=0, desired=0, scale_out=ScaleOut(polls=1), refusals_after_copy=1)
+    )
+    code, out, err = run(capsys, "--endpoint-name", endpoint.name, "--wait", "--poll-interval", "0.01", "--json")
+    assert code == 0, err
+    # Refused at zero, refused once more with a copy reported, then served: a describe before each retry.
+    assert (cold.refused, len(cold.invocations), cold.describes) == (2, 1, 3)
+    assert json.loads(out)["text"] == TEXT
+
+
 def test_a_cold_start_includes_the_wait_for_the_copy(aws_env, capsys):
     # The copy runs 0.3 s after the refused request: the cold start is at least that.
     endpoint, (cold,) = shared_endpoint(aws_env, tgi(suffix="slow", copies=0, desired=0, scale_out=ScaleOut(after_s=0.3)))

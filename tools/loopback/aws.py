@@ -146,6 +146,8 @@ class Component:
     status: str = "InService"
     variant: str = "AllTraffic"
     scale_out: ScaleOut | None = None  # None: no alarm, a refusal starts nothing
+    # Requests still refused once a copy runs (the router catching up with the new copy).
+    refusals_after_copy: int = 0
     # Successive answers to the invocations it serves; the last one repeats.
     answers: list[Stream | Scheduled | HttpError] = field(default_factory=list)
     invocations: list[dict] = field(default_factory=list)  # served ones
@@ -264,6 +266,10 @@ class _Handler(BaseHTTPRequestHandler):
                 message = f"Inference Component {component_name} not found for endpoint {name}."
                 return self._rest_error(HttpError(400, "ValidationError", message))
             component.advance()
+            if component.copies >= 1 and component.refusals_after_copy > 0:
+                component.refusals_after_copy -= 1
+                component.refused += 1
+                return self._rest_error(HttpError(400, "ValidationError", NO_CAPACITY_MESSAGE))
             if component.copies < 1:
                 component.refuse()
                 return self._rest_error(HttpError(400, "ValidationError", NO_CAPACITY_MESSAGE))
