@@ -19,6 +19,7 @@ from urllib3.exceptions import ProtocolError
 from urllib3.exceptions import ReadTimeoutError as Urllib3ReadTimeoutError
 
 from streaming_client.errors import (
+    ComponentHasNoCopy,
     ConnectionFailed,
     EndpointNotFound,
     RequestRejected,
@@ -38,6 +39,12 @@ THROTTLING_CODES = {
     "ModelNotReadyException",
 }
 _NOT_FOUND_HINTS = ("could not find", "not found", "does not exist")
+# SageMaker runtime's answer to a request for an inference component that runs no copy (scaled to
+# zero): a ValidationError (HTTP 400), "Inference Component has no capacity to process this request.
+# ApplicationAutoScaling may be in-progress (if configured) or try to increase the capacity by
+# invoking UpdateInferenceComponentRuntimeConfig API." (the AWS Machine Learning Blog's scale down
+# to zero post, December 2024; the API reference does not list it).
+_NO_CAPACITY_HINT = "has no capacity"
 _CREDENTIAL_CODES = {
     "ExpiredToken",
     "ExpiredTokenException",
@@ -64,6 +71,8 @@ def translate(error: Exception, doing: str) -> SmokeTestError:
             return Throttled(f"{doing}: {code} after {attempts + 1} attempts: {message}")
         if code in _CREDENTIAL_CODES:
             return UsageError(f"{doing}: the AWS credentials were refused ({code}): {message}")
+        if code == "ValidationError" and _NO_CAPACITY_HINT in message.lower():
+            return ComponentHasNoCopy(f"{doing}: {message}")
         if code in {"ValidationError", "ValidationException"} and any(h in message.lower() for h in _NOT_FOUND_HINTS):
             return EndpointNotFound(f"{doing}: {message}")
         if code == "ModelError":

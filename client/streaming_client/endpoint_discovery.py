@@ -1,11 +1,14 @@
-"""Finding the endpoint to call: from a stack's outputs or a name, its status, its deployment and engine."""
+"""Finding the endpoint to call: from a stack's outputs or a name, its status, its deployment and
+engine, and on an endpoint that hosts inference components, the component to invoke."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from streaming_client.aws_errors import translate
 from streaming_client.aws_session import aws_session
@@ -24,6 +27,9 @@ class EndpointTarget:
     variant: str | None  # the deployment's name in the app (a `variants.<name>` key), when known
     stack: str | None = None
     engine: str | None = None  # an ENGINES name, when a stack output or the caller says so
+    # The inference component to invoke (InferenceComponentName), on an endpoint that hosts them;
+    # None for a dedicated endpoint (its model is the endpoint config's).
+    component: str | None = None
 
 
 def stack_for_deployment(name: str, app_name: str = "") -> str:
@@ -52,11 +58,18 @@ def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
 
 
 def target_from_stack(cloudformation: Any, stack_name: str) -> EndpointTarget:
-    """The endpoint named by a stack's `EndpointName` output, its deployment (`ServingVariant`) and engine."""
+    """The endpoint named by a stack's `EndpointName` output, its deployment (`ServingVariant`), its
+    engine, and for a deployment hosted as an inference component its `InferenceComponentName`."""
     outputs = stack_outputs(cloudformation, stack_name)
     if "EndpointName" not in outputs:
         raise EndpointNotFound(f"stack {stack_name} has no EndpointName output (is it an endpoint stack, deployed?)")
-    return EndpointTarget(outputs["EndpointName"], outputs.get("ServingVariant"), stack_name, engine_of_outputs(outputs))
+    return EndpointTarget(
+        outputs["EndpointName"],
+        outputs.get("ServingVariant"),
+        stack_name,
+        engine_of_outputs(outputs),
+        outputs.get("InferenceComponentName"),
+    )
 
 
 def describe_endpoint(sagemaker: Any, name: str) -> dict:
@@ -120,22 +133,101 @@ def deployed_fleet(sagemaker: Any, description: dict) -> Fleet | None:
     return Fleet(variant["InstanceType"], int(running.get("CurrentInstanceCount") or variant.get("InitialInstanceCount") or 1))
 
 
-def detect_engine(sagemaker: Any, description: dict) -> str | None:
-    """The engine (engines.py) from the image of the endpoint's model (DescribeEndpointConfig, DescribeModel)."""
+def detect_engine(sagemaker: Any, description: dict, component: dict | None = None) -> str | None:
+    """The engine (engines.py) from the image of the model: the endpoint's (DescribeEndpointConfig,
+    DescribeModel), or given a component's DescribeInferenceComponent answer, the component's (its
+    `Specification.ModelName`, else the image its `Specification.Container` deployed)."""
+    if component is not None:
+        specification = component.get("Specification") or {}
+        model_name = specification.get("ModelName")
+        if model_name is None:
+            deployed = (specification.get("Container") or {}).get("DeployedImage") or {}
+            return engine_of_image(deployed.get("ResolvedImage") or deployed.get("SpecifiedImage") or "")
+        doing = f"reading the model of component {component.get('InferenceComponentName')}"
+    else:
+        doing = f"reading the model of endpoint {description.get('EndpointName')}"
     try:
-        config = sagemaker.describe_endpoint_config(EndpointConfigName=description["EndpointConfigName"])
-        model_name = config["ProductionVariants"][0]["ModelName"]
+        if component is None:
+            config = sagemaker.describe_endpoint_config(EndpointConfigName=description["EndpointConfigName"])
+            model_name = config["ProductionVariants"][0].get("ModelName")
+            if model_name is None:  # an endpoint for inference components: the models are theirs
+                return None
         model = sagemaker.describe_model(ModelName=model_name)
     except SmokeTestError:
         raise
     except Exception as error:  # noqa: BLE001
-        raise translate(error, f"reading the model of endpoint {description.get('EndpointName')}") from None
+        raise translate(error, doing) from None
     containers = [model["PrimaryContainer"]] if model.get("PrimaryContainer") else model.get("Containers", [])
     for container in containers:
         engine = engine_of_image(container.get("Image", ""))
         if engine is not None:
             return engine
     return None
+
+
+def describe_component(sagemaker: Any, name: str) -> dict:
+    try:
+        return sagemaker.describe_inference_component(InferenceComponentName=name)
+    except Exception as error:  # noqa: BLE001
+        raise translate(error, f"describing inference component {name}") from None
+
+
+def current_copies(component: dict) -> int | None:
+    """The copies a component runs now (`RuntimeConfig.CurrentCopyCount`; None when not reported)."""
+    count = (component.get("RuntimeConfig") or {}).get("CurrentCopyCount")
+    return int(count) if count is not None else None
+
+
+def endpoint_components(sagemaker: Any, endpoint: str) -> list[str]:
+    """The names of the inference components an endpoint hosts (ListInferenceComponents, every page)."""
+    names: list[str] = []
+    request: dict[str, Any] = {"EndpointNameEquals": endpoint}
+    try:
+        while True:
+            page = sagemaker.list_inference_components(**request)
+            names += [summary["InferenceComponentName"] for summary in page.get("InferenceComponents", [])]
+            if not page.get("NextToken"):
+                return sorted(names)
+            request["NextToken"] = page["NextToken"]
+    except Exception as error:  # noqa: BLE001
+        raise translate(error, f"listing the inference components of endpoint {endpoint}") from None
+
+
+def hosts_components(sagemaker: Any, description: dict) -> bool:
+    """Whether the endpoint is one for inference components: its config's variant names no model.
+    A caller not allowed to read the config (a role made for a dedicated endpoint) calls it as a
+    dedicated one: were it not, the runtime's refusal says a component is needed."""
+    try:
+        config = sagemaker.describe_endpoint_config(EndpointConfigName=description["EndpointConfigName"])
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("AccessDeniedException", "AccessDenied"):
+            return False
+        raise translate(error, f"reading the config of endpoint {description.get('EndpointName')}") from None
+    except Exception as error:  # noqa: BLE001
+        raise translate(error, f"reading the config of endpoint {description.get('EndpointName')}") from None
+    return not config["ProductionVariants"][0].get("ModelName")
+
+
+def with_component(sagemaker: Any, target: EndpointTarget, description: dict) -> EndpointTarget:
+    """The target with its inference component: the one `--component` or the stack named, else
+    for an endpoint named alone, the one it hosts (none: a dedicated endpoint; several: a usage
+    error that lists them). A dedicated endpoint's config names its model, so it is not listed."""
+    if target.component or target.stack is not None or not hosts_components(sagemaker, description):
+        return target
+    names = endpoint_components(sagemaker, target.name)
+    if len(names) > 1:
+        raise UsageError(
+            f"endpoint {target.name} hosts {len(names)} inference components ({', '.join(names)}): pass --component NAME, one of them"
+        )
+    return replace(target, component=names[0]) if names else target
+
+
+def check_component_endpoint(component: dict, target: EndpointTarget) -> None:
+    """A component named with --component must be one of the target endpoint's."""
+    if component.get("EndpointName") != target.name:
+        raise UsageError(
+            f"--component {target.component}: that inference component is on endpoint {component.get('EndpointName')}, not on {target.name}"
+        )
 
 
 def connect(args: Any) -> tuple[Any, EndpointTarget]:
@@ -151,6 +243,7 @@ def connect(args: Any) -> tuple[Any, EndpointTarget]:
         variant=args.variant,
         engine=getattr(args, "engine", None),
         app_name=args.app_name,
+        component=getattr(args, "component", None),
     )
     return session, target
 
@@ -163,16 +256,18 @@ def resolve_target(
     variant: str | None,
     engine: str | None = None,
     app_name: str = "",
+    component: str | None = None,
 ) -> EndpointTarget:
     """The endpoint by name, or from a stack's outputs (the app's stack of deployment `variant` by
     default). The engine is `engine` if given; else, with an endpoint name, `variant` when it is an
     engine's name (the flags of the days when deployments were named by engine); else the stack's
-    outputs'; else None (detect it from the image)."""
+    outputs'; else None (detect it from the image). The inference component is `component` if
+    given, else the stack's `InferenceComponentName` output (`with_component` lists an endpoint's)."""
     if endpoint_name:
-        return EndpointTarget(endpoint_name, variant, None, engine or (variant if variant in ENGINES else None))
+        return EndpointTarget(endpoint_name, variant, None, engine or (variant if variant in ENGINES else None), component)
     if stack is None:
         if variant is None:
             raise UsageError("give an endpoint name, a stack or a variant")
         stack = stack_for_deployment(variant, app_name)
     target = target_from_stack(session.client("cloudformation"), stack)
-    return EndpointTarget(target.name, variant or target.variant, stack, engine or target.engine)
+    return EndpointTarget(target.name, variant or target.variant, stack, engine or target.engine, component or target.component)

@@ -35,6 +35,11 @@ class EndpointNotInService(SmokeTestError):
     exit_code = 4
 
 
+class ComponentHasNoCopy(EndpointNotInService):
+    """The inference component runs no copy (scaled to zero): the runtime refused the request for
+    lack of capacity, which is what starts the component's scale-out from zero (same exit code)."""
+
+
 class RequestRejected(SmokeTestError):
     """The runtime or the model refused the request (validation, model error, access denied)."""
 

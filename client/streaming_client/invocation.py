@@ -35,6 +35,10 @@ class StreamResult:
     output_tokens: int = 0
     # False when the format has no token events and parts were counted instead.
     tokens_exact: bool = True
+    # The inference component invoked, if any; and when it had no copy at the first request, the
+    # seconds from that request to this answer's first token (the wait for a copy included).
+    component: str | None = None
+    cold_start_s: float | None = None
 
     @property
     def text(self) -> str:
@@ -51,6 +55,7 @@ class StreamResult:
             "output_tokens": self.output_tokens,
             "tokens_per_second": self.tokens_per_second,
             "total_s": self.total_s,
+            "cold_start_s": self.cold_start_s,
         }
 
 
@@ -90,24 +95,29 @@ def stream_text(
     body: bytes,
     *,
     custom_attributes: str | None = None,
+    component: str | None = None,
     on_text: Callable[[str], None] = lambda text: None,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     clock: Callable[[], float] = time.perf_counter,
     sleep: Callable[[float], None] = time.sleep,
 ) -> StreamResult:
     """Invoke with response streaming; call `on_text` with each piece of text as it is decoded.
+    `component` names the inference component to invoke on an endpoint that hosts components.
 
     Raises a `SmokeTestError`; a failure after the stream started carries the partial result.
     """
-    result = StreamResult(endpoint=endpoint)
+    result = StreamResult(endpoint=endpoint, component=component)
     start = clock()
     request = {"EndpointName": endpoint, "Body": body, "ContentType": "application/json", "Accept": "*/*"}
     if custom_attributes:
         request["CustomAttributes"] = custom_attributes
+    if component:
+        request["InferenceComponentName"] = component
     try:
         response = _invoke_with_retries(runtime, request, max_attempts, sleep)
     except Exception as error:  # noqa: BLE001 - every failure becomes one typed line
-        raise translate(error, f"invoking endpoint {endpoint}") from None
+        target = f"component {component} of endpoint {endpoint}" if component else f"endpoint {endpoint}"
+        raise translate(error, f"invoking {target}") from None
     result.content_type = response.get("ContentType")
     result.invoked_variant = response.get("InvokedProductionVariant")
     decoder = AutoDecoder(result.content_type)

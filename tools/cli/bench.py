@@ -3,13 +3,17 @@
     llm-bench --variant tgi --concurrency 1,2,4,8,16 --requests-per-level 32
     llm-bench --variant qwen-vllm --app-name team-a
     llm-bench --endpoint-name NAME --variant lmi --prompt-tokens 1024 --time-limit 600
+    llm-bench --variant qwen-vllm --cold-start    # an inference component: its start from zero copies first
 
 Per level: TTFT, inter-token and end-to-end latency (p50/p90/p99), output tokens per second per
 request and in aggregate, requests per minute, errors, the cost per million output tokens from the
 price of the instances the endpoint runs (read from it), and how much of the roofline bound
 (docs/performance.md) the inter-token latency and the aggregate rate reach. Definitions are
 llmperf's (see llm_bench/runner.py). Writes results.json, results.csv and latency_throughput.png
-to --output-dir.
+to --output-dir. On an endpoint that hosts inference components every request names one
+(--component, the stack's InferenceComponentName output, or the endpoint's only one); with
+--cold-start, a component with no copy is first woken by one request and the seconds from that
+request to its first token (the wait for a copy included) recorded as cold_start_s.
 """
 
 from __future__ import annotations
@@ -24,9 +28,9 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError
 
 from blueprint.reports.roofline import Roofline
-from streaming_client import endpoint_discovery, invocation, payloads
+from streaming_client import endpoint_discovery, invocation, payloads, scale_out
 from streaming_client.engines import ENGINES
-from streaming_client.errors import SmokeTestError, UsageError
+from streaming_client.errors import Interrupted, SmokeTestError, UsageError
 from tools.llm_bench import report, runner, stats
 from tools.llm_bench.bounds import level_bound
 
@@ -86,6 +90,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="the engine whose request to send (default: the stack's ServingEngine output, else detected from the endpoint's image)",
     )
     parser.add_argument("--app-name", default="", help="without --endpoint-name or --stack: the app's app_name setting, if it has one")
+    parser.add_argument(
+        "--component",
+        metavar="NAME",
+        help="the inference component to load (default: the stack's InferenceComponentName output, else the endpoint's only one)",
+    )
+    parser.add_argument(
+        "--cold-start",
+        action="store_true",
+        help="before the levels, if the inference component has no copy: time one request from zero copies to its first token",
+    )
+    parser.add_argument(
+        "--cold-start-timeout", type=float, default=1800, metavar="SECONDS", help="the longest wait for a copy with --cold-start"
+    )
+    parser.add_argument("--poll-interval", type=float, default=15, metavar="SECONDS", help="between checks of the component's copies")
     parser.add_argument("--concurrency", default="1,2,4,8,16", help="comma-separated levels")
     parser.add_argument("--requests-per-level", type=int, default=16, help="requests at each level")
     parser.add_argument("--prompt-tokens", type=int, default=512, help="about this many prompt tokens (words x 1.3)")
@@ -108,6 +126,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error(f"--concurrency: expected numbers like 1,2,4, got {args.concurrency}")
     if any(level < 1 for level in args.levels) or args.requests_per_level < 1:
         parser.error("concurrency levels and --requests-per-level must be at least 1")
+    for flag in ("cold_start_timeout", "poll_interval"):
+        if not getattr(args, flag) > 0:
+            parser.error(f"--{flag.replace('_', '-')}: must be greater than 0, got {getattr(args, flag):g}")
     return args
 
 
@@ -155,9 +176,14 @@ def run(args: argparse.Namespace) -> int:
     session, target = endpoint_discovery.connect(args)
     sagemaker = session.client("sagemaker")
     description = endpoint_discovery.describe_endpoint(sagemaker, target.name)
-    engine_name = target.engine or endpoint_discovery.detect_engine(sagemaker, description)
+    target = endpoint_discovery.with_component(sagemaker, target, description)
+    component = endpoint_discovery.describe_component(sagemaker, target.component) if target.component else None
+    if component is not None:
+        endpoint_discovery.check_component_endpoint(component, target)
+    engine_name = target.engine or endpoint_discovery.detect_engine(sagemaker, description, component)
     if engine_name is None:
-        raise UsageError(f"cannot tell which engine serves {target.name}; pass --engine {'|'.join(sorted(ENGINES))}")
+        where = f"{target.name} component {target.component}" if target.component else target.name
+        raise UsageError(f"cannot tell which engine serves {where}; pass --engine {'|'.join(sorted(ENGINES))}")
     if target.variant is None:
         raise UsageError(
             f"cannot tell which of the app's deployments {target.name} is, for the bound: pass --variant NAME (its variants.<name> key)"
@@ -175,6 +201,15 @@ def run(args: argparse.Namespace) -> int:
     engine = ENGINES[engine_name]
     body = payloads.recipe_request(engine, engine.api, prompt_of(args.prompt_tokens), parameters=parameters)
     started = datetime.now(UTC)
+    cold_start_s, cold_start_note = None, None
+    if args.cold_start:
+        cold_start_s, cold_start_note = measure_cold_start(args, runtime, sagemaker, target, component, body)
+    elif component is not None and endpoint_discovery.current_copies(component) == 0:
+        print(
+            f"component {target.component} has no copy (scaled to zero): requests fail until its scale-out runs one; "
+            "pass --cold-start to wait for it (and time it) first",
+            file=sys.stderr,
+        )
     deadline = time.monotonic() + args.time_limit
     progress = None
     if not args.no_progress:
@@ -191,6 +226,7 @@ def run(args: argparse.Namespace) -> int:
                 runtime,
                 target.name,
                 body,
+                component=target.component,
                 concurrency=level,
                 requests=args.requests_per_level,
                 deadline=deadline,
@@ -217,6 +253,7 @@ def run(args: argparse.Namespace) -> int:
     args.output_dir.mkdir(parents=True, exist_ok=True)
     meta = {
         "endpoint": target.name,
+        "component": target.component,
         "variant": args.variant,
         "engine": args.engine,
         "instance_type": deployment.instance_type,
@@ -227,6 +264,10 @@ def run(args: argparse.Namespace) -> int:
         "price_per_hour": deployment.price_per_hour,
         "bound": {"gpus_per_instance": deployment.gpus, "max_batch_per_instance": deployment.max_batch} if deployment.roof else None,
         "interrupted": interrupted,
+        # With --cold-start: seconds from the first request at zero copies to its first token, or
+        # why it was not measured.
+        "cold_start_s": cold_start_s,
+        "cold_start": cold_start_note,
     }
     report.write_json(args.output_dir / "results.json", summaries, meta)
     report.write_csv(args.output_dir / "results.csv", summaries)
@@ -235,6 +276,12 @@ def run(args: argparse.Namespace) -> int:
         f"~{args.prompt_tokens} prompt + {args.max_new_tokens} new tokens, {started:%Y-%m-%d}"
     )
     report.plot(args.output_dir / "latency_throughput.png", summaries, title)
+    if args.cold_start:
+        print(
+            f"cold start {cold_start_s:.1f} s (first request at zero copies to its first token)"
+            if cold_start_s is not None
+            else f"cold start: {cold_start_note}"
+        )
     print_table(summaries)
     written = f"{args.output_dir}/results.json, results.csv, latency_throughput.png"
     if interrupted:
@@ -242,6 +289,45 @@ def run(args: argparse.Namespace) -> int:
         return 130
     print(f"wrote {written}", file=sys.stderr)
     return 0
+
+
+def measure_cold_start(
+    args: argparse.Namespace,
+    runtime: object,
+    sagemaker: object,
+    target: endpoint_discovery.EndpointTarget,
+    component: dict | None,
+    body: bytes,
+) -> tuple[float | None, str | None]:
+    """The cold start of a component with no copy: one request, the wait for a copy (its refusal
+    starts the scale-out), and the seconds to its first token; else None and why not."""
+    if component is None:
+        return None, f"not measured: endpoint {target.name} hosts no inference component"
+    copies = endpoint_discovery.current_copies(component)
+    if copies != 0:
+        return None, f"not measured: the component had {copies} copies"
+
+    def status(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    status(
+        f"component {target.component} has no copy (scaled to zero): its scale-out starts on this failed request; "
+        f"waiting up to {args.cold_start_timeout:.0f} s"
+    )
+    result = scale_out.stream_waking(
+        runtime,
+        sagemaker,
+        target.name,
+        body,
+        component=target.component,
+        wait=True,
+        timeout_s=args.cold_start_timeout,
+        poll_s=args.poll_interval,
+        scaled_to_zero=True,
+        on_status=lambda described, elapsed: status(scale_out.copies_line(described, elapsed)),
+        custom_attributes=payloads.custom_attributes(args.accept_eula),
+    )
+    return result.cold_start_s, None
 
 
 def print_table(summaries: list[stats.LevelSummary]) -> None:
@@ -268,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run(args)
     except SmokeTestError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(str(error) if isinstance(error, Interrupted) else f"error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -38,13 +38,24 @@ class LevelRecord:
 
 
 def one_request(
-    runtime: Any, endpoint: str, body: bytes, custom_attributes: str | None, clock: Callable[[], float] = time.perf_counter
+    runtime: Any,
+    endpoint: str,
+    body: bytes,
+    custom_attributes: str | None,
+    clock: Callable[[], float] = time.perf_counter,
+    component: str | None = None,
 ) -> RequestRecord:
     stamps: list[float] = []
     start = clock()
     try:
         result = invocation.stream_text(
-            runtime, endpoint, body, custom_attributes=custom_attributes, on_text=lambda _: stamps.append(clock()), clock=clock
+            runtime,
+            endpoint,
+            body,
+            custom_attributes=custom_attributes,
+            component=component,
+            on_text=lambda _: stamps.append(clock()),
+            clock=clock,
         )
     except SmokeTestError as error:
         return RequestRecord(ok=False, end_to_end_s=clock() - start, error=f"{type(error).__name__}: {error}")
@@ -62,9 +73,11 @@ def run_level(
     requests: int,
     deadline: float,
     custom_attributes: str | None = None,
+    component: str | None = None,
     on_done: Callable[[RequestRecord], None] = lambda record: None,
 ) -> LevelRecord:
-    """`requests` requests, `concurrency` at a time; none starts after `deadline` (monotonic)."""
+    """`requests` requests, `concurrency` at a time; none starts after `deadline` (monotonic).
+    `component` names the inference component each request invokes, if any."""
     lock = threading.Lock()
     remaining = [requests]
     records: list[RequestRecord] = []
@@ -75,7 +88,7 @@ def run_level(
                 if remaining[0] == 0:
                     return
                 remaining[0] -= 1
-            record = one_request(runtime, endpoint, body, custom_attributes)
+            record = one_request(runtime, endpoint, body, custom_attributes, component=component)
             with lock:
                 records.append(record)
             on_done(record)

@@ -2,8 +2,15 @@
 
 - sagemaker-runtime InvokeEndpointWithResponseStream (rest-json): HTTP chunked transfer of genuine
   `application/vnd.amazon.eventstream` frames (prelude, headers, payload, CRC32s), one chunk per
-  frame, flushed frame by frame; errors as `x-amzn-ErrorType` JSON answers.
-- sagemaker DescribeEndpoint / DescribeEndpointConfig / DescribeModel (json 1.1, X-Amz-Target).
+  frame, flushed frame by frame; errors as `x-amzn-ErrorType` JSON answers. InvokeEndpoint answers
+  the same scripts as one body.
+- inference components (`Component`): an endpoint that hosts them is invoked with one
+  (`InferenceComponentName`, the `X-Amzn-SageMaker-Inference-Component` header); a component with
+  no copy refuses with the runtime's no-capacity ValidationError, and a scripted scale-out
+  (`ScaleOut`) starts a copy after that refusal, after some DescribeInferenceComponent polls or
+  some time.
+- sagemaker DescribeEndpoint / DescribeEndpointConfig / DescribeModel / DescribeInferenceComponent /
+  ListInferenceComponents (json 1.1, X-Amz-Target).
 - cloudformation DescribeStacks (query protocol, XML).
 
 Tests script what each endpoint answers with `Scenario`s; boto3 reaches the server through
@@ -98,7 +105,72 @@ class Endpoint:
     status_sequence: list[str] = field(default_factory=list)
     # Successive answers to invocations; the last one repeats.
     answers: list[Stream | Scheduled | HttpError] = field(default_factory=list)
-    invocations: list[dict] = field(default_factory=list)
+    invocations: list[dict] = field(default_factory=list)  # every one, with the component it named
+    # An endpoint for inference components (LoopbackAws.add_component): no model of its own.
+    hosts_components: bool = False
+
+
+# SageMaker runtime's answers about inference components (ValidationError, HTTP 400). The no-capacity
+# text is the one the AWS Machine Learning Blog's scale down to zero post (December 2024) shows; the
+# header-required text is from a user's report of InvokeEndpoint on such an endpoint; the unknown
+# component's is the loopback's own (no AWS text found).
+NO_CAPACITY_MESSAGE = (
+    "Inference Component has no capacity to process this request. ApplicationAutoScaling may be in-progress "
+    "(if configured) or try to increase the capacity by invoking UpdateInferenceComponentRuntimeConfig API."
+)
+HEADER_REQUIRED_MESSAGE = (
+    "Inference Component Name header is required for endpoints to which you plan to deploy inference components. "
+    "Please include Inference Component Name header or consider using SageMaker models."
+)
+
+
+@dataclass
+class ScaleOut:
+    """What the component's scale-out-from-zero alarm and policy do after a refused request: ask
+    for a copy at once (DesiredCopyCount 1), and run it after `polls` DescribeInferenceComponent
+    answers or `after_s` seconds, whichever comes first (None: never by that measure)."""
+
+    polls: int | None = None
+    after_s: float | None = None
+
+
+@dataclass
+class Component:
+    """An inference component of an endpoint: its model's image, its copies, and its answers."""
+
+    name: str
+    endpoint: str
+    image: str = DEFAULT_IMAGE
+    copies: int = 1
+    desired: int | None = None  # DesiredCopyCount (default: `copies`)
+    status: str = "InService"
+    variant: str = "AllTraffic"
+    scale_out: ScaleOut | None = None  # None: no alarm, a refusal starts nothing
+    # Requests still refused once a copy runs (the router catching up with the new copy).
+    refusals_after_copy: int = 0
+    # Successive answers to the invocations it serves; the last one repeats.
+    answers: list[Stream | Scheduled | HttpError] = field(default_factory=list)
+    invocations: list[dict] = field(default_factory=list)  # served ones
+    refused: int = 0  # invocations refused for lack of capacity
+    describes: int = 0  # DescribeInferenceComponent answers
+    scale_out_started: float | None = None  # when the first refusal started the scale-out
+    describes_before_scale_out: int = 0
+
+    def advance(self) -> None:
+        """Run the copy once the scheduled scale-out is due."""
+        if self.copies or self.scale_out is None or self.scale_out_started is None:
+            return
+        by_polls = self.scale_out.polls is not None and self.describes - self.describes_before_scale_out >= self.scale_out.polls
+        by_time = self.scale_out.after_s is not None and time.monotonic() - self.scale_out_started >= self.scale_out.after_s
+        if by_polls or by_time:
+            self.copies = 1
+
+    def refuse(self) -> None:
+        self.refused += 1
+        if self.scale_out is not None and self.scale_out_started is None:
+            self.scale_out_started = time.monotonic()
+            self.describes_before_scale_out = self.describes
+            self.desired = max(self.desired or 0, 1)
 
 
 @dataclass
@@ -113,7 +185,10 @@ class LoopbackAws:
     def __init__(self) -> None:
         self.endpoints: dict[str, Endpoint] = {}
         self.stacks: dict[str, StackOutputs] = {}
+        self.components: dict[str, Component] = {}
         self.requests: list[str] = []
+        self.list_page_size = 10  # ListInferenceComponents' page (a test makes it 1 to page)
+        self.denied: set[str] = set()  # SageMaker actions answered AccessDeniedException (a narrow role)
         handler = type("Handler", (_Handler,), {"aws": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
@@ -127,6 +202,11 @@ class LoopbackAws:
     def add_endpoint(self, endpoint: Endpoint) -> Endpoint:
         self.endpoints[endpoint.name] = endpoint
         return endpoint
+
+    def add_component(self, component: Component) -> Component:
+        self.endpoints[component.endpoint].hosts_components = True
+        self.components[component.name] = component
+        return component
 
     def add_stack(self, name: str, outputs: dict[str, str]) -> None:
         self.stacks[name] = StackOutputs(name, outputs)
@@ -156,10 +236,10 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         target = self.headers.get("X-Amz-Target", "")
         self.aws.requests.append(target or self.path)
-        if self.path.startswith("/endpoints/") and self.path.endswith("/invocations-response-stream"):
+        if self.path.startswith("/endpoints/") and self.path.endswith(("/invocations-response-stream", "/invocations")):
             name = unquote(self.path.split("/")[2])
             try:
-                return self._invoke(name, body)
+                return self._invoke(name, body, streaming=self.path.endswith("-response-stream"))
             except (BrokenPipeError, ConnectionResetError):
                 return None  # the client stopped reading: nothing left to answer
         if target.startswith("SageMaker."):
@@ -171,16 +251,40 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- sagemaker-runtime -------------------------------------------------------------------
 
-    def _invoke(self, name: str, body: bytes) -> None:
+    def _invoke(self, name: str, body: bytes, streaming: bool = True) -> None:
         endpoint = self.aws.endpoints.get(name)
         if endpoint is None:
             return self._rest_error(HttpError(400, "ValidationError", f"Endpoint {name} of account 111122223333 not found."))
-        endpoint.invocations.append({"body": json.loads(body), "headers": dict(self.headers)})
-        if not endpoint.answers:
+        component_name = self.headers.get("X-Amzn-SageMaker-Inference-Component")
+        endpoint.invocations.append({"body": json.loads(body), "headers": dict(self.headers), "component": component_name})
+        served: Endpoint | Component = endpoint
+        if component_name is not None or endpoint.hosts_components:
+            component = self.aws.components.get(component_name or "")
+            if component_name is None:
+                return self._rest_error(HttpError(400, "ValidationError", HEADER_REQUIRED_MESSAGE))
+            if component is None or component.endpoint != name:
+                message = f"Inference Component {component_name} not found for endpoint {name}."
+                return self._rest_error(HttpError(400, "ValidationError", message))
+            component.advance()
+            if component.copies >= 1 and component.refusals_after_copy > 0:
+                component.refusals_after_copy -= 1
+                component.refused += 1
+                return self._rest_error(HttpError(400, "ValidationError", NO_CAPACITY_MESSAGE))
+            if component.copies < 1:
+                component.refuse()
+                return self._rest_error(HttpError(400, "ValidationError", NO_CAPACITY_MESSAGE))
+            component.invocations.append(endpoint.invocations[-1])
+            served = component
+        if not served.answers:
             return self._rest_error(HttpError(500, "InternalFailure", "loopback: no answer scripted for this endpoint"))
-        answer = endpoint.answers[min(len(endpoint.invocations), len(endpoint.answers)) - 1]
+        answer = served.answers[min(len(served.invocations), len(served.answers)) - 1]
         if isinstance(answer, HttpError):
             return self._rest_error(answer)
+        if not streaming:  # InvokeEndpoint: the stream's bytes as one body
+            if not isinstance(answer, Stream):
+                return self._rest_error(HttpError(500, "InternalFailure", "loopback: InvokeEndpoint answers scripted streams only"))
+            headers = {"x-Amzn-Invoked-Production-Variant": "AllTraffic"}
+            return self._send(200, b"".join(answer.parts), answer.content_type or "application/json", headers)
         if isinstance(answer, Scheduled):
             return self._scheduled(answer)
         time.sleep(answer.headers_delay_s)
@@ -238,6 +342,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _sagemaker(self, action: str, request: dict) -> None:
         now = 1764000000.0
+        if action in self.aws.denied:
+            message = f"User: arn:aws:sts::111122223333:assumed-role/smoke/test is not authorized to perform: sagemaker:{action}"
+            return self._json_error("AccessDeniedException", message)
         if action == "DescribeEndpoint":
             endpoint = self.aws.endpoints.get(request["EndpointName"])
             if endpoint is None:
@@ -264,35 +371,83 @@ class _Handler(BaseHTTPRequestHandler):
         if action == "DescribeEndpointConfig":
             name = request["EndpointConfigName"].removesuffix("-config")
             described = self.aws.endpoints.get(name)
-            return self._json(
-                {
-                    "EndpointConfigName": request["EndpointConfigName"],
-                    "EndpointConfigArn": f"arn:aws:sagemaker:us-east-1:111122223333:endpoint-config/{name}",
-                    "ProductionVariants": [
-                        {
-                            "VariantName": "AllTraffic",
-                            "ModelName": f"{name}-model",
-                            "InitialInstanceCount": 1,
-                            "InstanceType": described.instance_type if described else "ml.g5.12xlarge",
-                        }
-                    ],
-                    "CreationTime": now,
-                }
-            )
+            variant = {
+                "VariantName": "AllTraffic",
+                "ModelName": f"{name}-model",
+                "InitialInstanceCount": 1,
+                "InstanceType": described.instance_type if described else "ml.g5.12xlarge",
+            }
+            config = {
+                "EndpointConfigName": request["EndpointConfigName"],
+                "EndpointConfigArn": f"arn:aws:sagemaker:us-east-1:111122223333:endpoint-config/{name}",
+                "ProductionVariants": [variant],
+                "CreationTime": now,
+            }
+            if described is not None and described.hosts_components:
+                # An endpoint for inference components: no model on the variant, managed instance
+                # scaling (min 0: scale to zero), and the execution role on the config.
+                del variant["ModelName"]
+                variant["ManagedInstanceScaling"] = {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 1}
+                variant["RoutingConfig"] = {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}
+                config["ExecutionRoleArn"] = "arn:aws:iam::111122223333:role/fake"
+            return self._json(config)
         if action == "DescribeModel":
-            endpoint = self.aws.endpoints.get(request["ModelName"].removesuffix("-model"))
-            if endpoint is None:
+            owner = request["ModelName"].removesuffix("-model")
+            served = self.aws.endpoints.get(owner) or self.aws.components.get(owner)
+            if served is None:
                 return self._json_error("ValidationException", f'Could not find model "{request["ModelName"]}".')
             return self._json(
                 {
                     "ModelName": request["ModelName"],
                     "ModelArn": f"arn:aws:sagemaker:us-east-1:111122223333:model/{request['ModelName']}",
-                    "PrimaryContainer": {"Image": endpoint.image},
+                    "PrimaryContainer": {"Image": served.image},
                     "ExecutionRoleArn": "arn:aws:iam::111122223333:role/fake",
                     "CreationTime": now,
                 }
             )
+        if action == "DescribeInferenceComponent":
+            component = self.aws.components.get(request["InferenceComponentName"])
+            if component is None:
+                return self._json_error("ValidationException", f'Could not find inference component "{request["InferenceComponentName"]}".')
+            component.describes += 1
+            component.advance()
+            return self._json(
+                {
+                    **self._component_summary(component, now),
+                    "Specification": {
+                        "ModelName": f"{component.name}-model",
+                        "ComputeResourceRequirements": {"NumberOfAcceleratorDevicesRequired": 1, "MinMemoryRequiredInMb": 1024},
+                    },
+                    "RuntimeConfig": {
+                        "DesiredCopyCount": component.copies if component.desired is None else component.desired,
+                        "CurrentCopyCount": component.copies,
+                    },
+                }
+            )
+        if action == "ListInferenceComponents":
+            hosted = sorted(
+                (c for c in self.aws.components.values() if request.get("EndpointNameEquals") in (None, c.endpoint)), key=lambda c: c.name
+            )
+            start = int(request.get("NextToken") or 0)
+            size = min(self.aws.list_page_size, request.get("MaxResults") or self.aws.list_page_size)
+            page: dict = {"InferenceComponents": [self._component_summary(c, now) for c in hosted[start : start + size]]}
+            if start + size < len(hosted):
+                page["NextToken"] = str(start + size)
+            return self._json(page)
         self._json_error("UnknownOperationException", action)
+
+    @staticmethod
+    def _component_summary(component: Component, now: float) -> dict:
+        return {
+            "InferenceComponentName": component.name,
+            "InferenceComponentArn": f"arn:aws:sagemaker:us-east-1:111122223333:inference-component/{component.name}",
+            "EndpointName": component.endpoint,
+            "EndpointArn": f"arn:aws:sagemaker:us-east-1:111122223333:endpoint/{component.endpoint}",
+            "VariantName": component.variant,
+            "InferenceComponentStatus": component.status,
+            "CreationTime": now,
+            "LastModifiedTime": now,
+        }
 
     def _json(self, document: dict) -> None:
         self._send(200, json.dumps(document).encode(), "application/x-amz-json-1.1")

@@ -5,10 +5,16 @@
     llm-smoke-test --variant qwen-vllm --json     # the app's deployment variants.qwen-vllm (its stack)
     llm-smoke-test --variant lmi --app-name team-a --accept-eula
     llm-smoke-test --endpoint-name NAME --api chat       # the OpenAI chat API (LMI's Messages API too)
+    llm-smoke-test --endpoint-name NAME --component IC --wait   # an inference component, woken from zero
+
+An endpoint that hosts inference components is called with one of them: --component, the stack's
+InferenceComponentName output, or the endpoint's only one. A component scaled to zero gets one
+request (its refusal starts the scale-out); with --wait the copy is awaited and the cold start
+(first request to first token) reported, without it the run ends with exit 4.
 
 Standard output carries only the generated text (or, with --json, one JSON object at the end);
 standard error carries status and one line of figures. Exit codes: 0 ok, 2 usage, 3 endpoint or
-stack not found, 4 endpoint not InService, 5 request rejected, 6 throttled after retries,
+stack not found, 4 endpoint not InService (or its component has no copy), 5 request rejected, 6 throttled after retries,
 7 stream failed mid-way or carried no text, 8 cannot reach the service, 130 interrupted (Ctrl-C:
 the text line is ended and what arrived is reported, as one JSON object with --json).
 """
@@ -22,7 +28,7 @@ import sys
 
 from botocore.exceptions import BotoCoreError
 
-from streaming_client import endpoint_discovery, invocation, payloads
+from streaming_client import endpoint_discovery, invocation, payloads, scale_out
 from streaming_client.engines import APIS, ENGINES
 from streaming_client.errors import EndpointNotInService, Interrupted, SmokeTestError, StreamFailed, UsageError
 
@@ -66,8 +72,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "API of vLLM, SGLang and LMI's Messages API; the server applies the model's chat template)",
     )
     parser.add_argument("--app-name", default="", help="with --variant alone: the app's app_name setting, if it has one")
-    parser.add_argument("--wait", action="store_true", help="poll DescribeEndpoint until InService first")
-    parser.add_argument("--wait-timeout", type=positive(float), default=3600, metavar="SECONDS", help="limit for --wait (default 3600)")
+    parser.add_argument(
+        "--component",
+        metavar="NAME",
+        help="the inference component to invoke (default: the stack's InferenceComponentName output, else the endpoint's only one)",
+    )
+    parser.add_argument(
+        "--wait",
+        action="store_true",
+        help="poll DescribeEndpoint until InService first, and an inference component with no copy until it runs one",
+    )
+    parser.add_argument(
+        "--wait-timeout", type=positive(float), default=3600, metavar="SECONDS", help="limit for each wait of --wait (default 3600)"
+    )
     parser.add_argument("--poll-interval", type=positive(float), default=30, metavar="SECONDS", help="between status checks (default 30)")
     parser.add_argument("--prompt", help="user message (default: the recipe's example ask for the engine)")
     parser.add_argument("--system-prompt", default=payloads.DEFAULT_SYSTEM_PROMPT)
@@ -114,30 +131,51 @@ def run(args: argparse.Namespace) -> int:
             if description.get("EndpointStatus") in endpoint_discovery.WAITING_STATES:
                 raise EndpointNotInService(f"{error}; pass --wait to wait until it is InService") from None
             raise
+    target = endpoint_discovery.with_component(sagemaker, target, description)
+    component = endpoint_discovery.describe_component(sagemaker, target.component) if target.component else None
+    if component is not None:
+        endpoint_discovery.check_component_endpoint(component, target)
     parameters = payloads.GenerationParameters(
         max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p, top_k=args.top_k
     )
     engine = ENGINES[target.engine] if target.engine else None
     if engine is None and args.api != "chat":
-        detected = endpoint_discovery.detect_engine(sagemaker, description)
+        detected = endpoint_discovery.detect_engine(sagemaker, description, component)
         engine = ENGINES[detected] if detected else None
     api = args.api or (engine.api if engine else None)
+    where = f"{target.name} component {target.component}" if target.component else target.name
     if api is None:
         engines = "|".join(sorted(ENGINES))
-        raise UsageError(f"cannot tell which engine serves {target.name}; pass --engine {engines} (or --api chat)")
+        raise UsageError(f"cannot tell which engine serves {where}; pass --engine {engines} (or --api chat)")
     if api != "chat" and (engine is None or engine.api != api):
         known = " or ".join(sorted(name for name, other in ENGINES.items() if other.api == api))
-        raise UsageError(f"--api {api} is the recipe's request of {known}, not of {engine.name if engine else target.name}: use --api chat")
+        raise UsageError(f"--api {api} is the recipe's request of {known}, not of {engine.name if engine else where}: use --api chat")
     body = payloads.recipe_request(engine, api, args.prompt, args.system_prompt, parameters)
     runtime = invocation.runtime_client(session, read_timeout_s=args.read_timeout)
-    status(f"streaming from {target.name} ({engine.name if engine else api})")
+
+    def no_copy() -> None:
+        waiting = f"; waiting up to {args.wait_timeout:.0f} s" if args.wait else ""
+        status(f"component {target.component} has no copy (scaled to zero): its scale-out starts on this failed request{waiting}")
+
+    scaled_to_zero = component is not None and endpoint_discovery.current_copies(component) == 0
+    if scaled_to_zero and args.wait:
+        no_copy()  # said before the request; without --wait the refusal's error line says it
+    status(f"streaming from {where} ({engine.name if engine else api})")
     writer = TextWriter(enabled=not args.json)
     engine_name = engine.name if engine else None
     try:
-        result = invocation.stream_text(
+        result = scale_out.stream_waking(
             runtime,
+            sagemaker,
             target.name,
             body,
+            component=target.component,
+            wait=args.wait,
+            timeout_s=args.wait_timeout,
+            poll_s=args.poll_interval,
+            scaled_to_zero=scaled_to_zero,
+            on_no_copy=no_copy,
+            on_status=lambda described, elapsed: status(scale_out.copies_line(described, elapsed)),
             custom_attributes=payloads.custom_attributes(args.accept_eula),
             on_text=writer.write,
             max_attempts=args.max_attempts,
@@ -185,6 +223,7 @@ def report(
         document = {
             "endpoint": target.name if target else args.endpoint_name or args.stack,
             "variant": target.variant if target else args.variant,
+            "component": target.component if target else args.component,
             "engine": engine or (target.engine if target else args.engine),
             "format": result.format.value if result and result.format else None,
             "content_type": result.content_type if result else None,
@@ -209,7 +248,10 @@ def figures_line(result: invocation.StreamResult) -> str:
     rate = f"{result.tokens_per_second:.1f}" if result.tokens_per_second else "n/a"
     fmt = result.format.value if result.format else "unknown"
     tokens = f"{result.output_tokens} output tokens" if result.tokens_exact else f"~{result.output_tokens} output tokens (counted as parts)"
-    return f"time to first token {ttft}, {tokens}, {rate} tokens/s, total {result.total_s:.3f} s ({fmt})"
+    line = f"time to first token {ttft}, {tokens}, {rate} tokens/s, total {result.total_s:.3f} s ({fmt})"
+    if result.cold_start_s is not None:
+        line += f"; cold start {result.cold_start_s:.3f} s (first request to first token, the wait for a copy included)"
+    return line
 
 
 def main(argv: list[str] | None = None) -> int:
