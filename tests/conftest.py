@@ -180,13 +180,19 @@ PIPELINE_CONTEXT = {
     "pipeline.prod.region": "eu-west-1",
     # Two TGI instances: prod's default gives it a canary; LMI (one instance) updates all at once.
     "variants.tgi.instance_count": "2",
-    # A third deployment, of a second model on a third engine: the pipeline tests every deployment.
+    # A third deployment, of a second model on a third engine, as an inference component of a
+    # shared endpoint that scales to zero: the pipeline tests every deployment, however hosted.
     "variants.qwen-vllm.engine": "vllm",
     "variants.qwen-vllm.model.id": "Qwen/Qwen3-14B",
     "variants.qwen-vllm.image.framework": "vllm",
     "variants.qwen-vllm.image.version": "0.30.0",
-    "variants.qwen-vllm.inference_ami_version": "al2023-ami-sagemaker-inference-gpu-4-1",
     "variants.qwen-vllm.max_model_len": "8192",
+    "variants.qwen-vllm.hosting": "inference-component",
+    "variants.qwen-vllm.component.endpoint": "pool",
+    "variants.qwen-vllm.component.autoscaling": "true",
+    "variants.qwen-vllm.component.min_copies": "0",
+    "shared_endpoints.pool.min_instance_count": "0",
+    "shared_endpoints.pool.inference_ami_version": "al2023-ami-sagemaker-inference-gpu-4-1",
 }
 
 

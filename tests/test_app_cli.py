@@ -100,7 +100,13 @@ def test_synth_also_writes_the_pipeline_and_its_stages_when_configured(tmp_path)
     for stage in ("Dev", "Prod"):
         manifest = json.loads((out / f"assembly-LlmDeliveryPipeline-{stage}" / "manifest.json").read_text())
         names = sorted(a["properties"]["stackName"] for a in manifest["artifacts"].values() if a["type"] == "aws:cloudformation:stack")
-        assert names == [f"{stage}-LlmEndpointLmi", f"{stage}-LlmEndpointQwenVllm", f"{stage}-LlmEndpointTgi", f"{stage}-LlmModelBucket"]
+        assert names == [
+            f"{stage}-LlmEndpointLmi",
+            f"{stage}-LlmEndpointQwenVllm",
+            f"{stage}-LlmEndpointTgi",
+            f"{stage}-LlmModelBucket",
+            f"{stage}-LlmSharedEndpointPool",
+        ]
     # The pipeline's synth path does not import the sagemaker SDK either.
     imported = imported_modules(result)
     assert "aws_cdk" in imported and "stacks.delivery_pipeline_stack" in imported

@@ -16,8 +16,10 @@ from blueprint.loader import load_config
 from stacks.delivery_pipeline_stack import VERIFY_OUTPUTS
 from tests.conftest import CONNECTION, DEV_ACCOUNT, PIPELINE_ACCOUNT, PIPELINE_CONTEXT, PROD_ACCOUNT, build_app
 
-# The deployments of PIPELINE_CONTEXT (name -> engine): the seed's two and a second model on vLLM.
+# The deployments of PIPELINE_CONTEXT (name -> engine): the seed's two and a second model on vLLM,
+# the last as an inference component of the shared endpoint `pool`, scaling to zero.
 DEPLOYMENTS = {"tgi": "tgi", "lmi": "lmi", "qwen-vllm": "vllm"}
+COMPONENTS = {"qwen-vllm"}
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +120,13 @@ def test_self_mutation_deploys_the_pipeline_stack_with_the_pinned_cli(pipeline):
 def test_each_stage_deploys_the_bucket_then_every_endpoint_stack_into_its_account(pipeline, stage, account, region):
     deploys = [a for a in stage_actions(pipeline, stage) if a["ActionTypeId"]["Category"] == "Deploy"]
     stacks = {a["Configuration"]["StackName"] for a in deploys}
-    assert stacks == {f"{stage}-LlmModelBucket", f"{stage}-LlmEndpointTgi", f"{stage}-LlmEndpointLmi", f"{stage}-LlmEndpointQwenVllm"}
+    assert stacks == {
+        f"{stage}-LlmModelBucket",
+        f"{stage}-LlmEndpointTgi",
+        f"{stage}-LlmEndpointLmi",
+        f"{stage}-LlmSharedEndpointPool",
+        f"{stage}-LlmEndpointQwenVllm",
+    }
     role = f":iam::{account}:role/cdk-hnb659fds-cfn-exec-role-{account}-{region}"
     assert all(role in json.dumps(a["Configuration"]["RoleArn"]) for a in deploys if "RoleArn" in a["Configuration"])
     # Each action runs as the stage account's bootstrap deploy role (the --trust of the README).
@@ -128,6 +136,7 @@ def test_each_stage_deploys_the_bucket_then_every_endpoint_stack_into_its_accoun
     assert order[f"{stage}-LlmModelBucket"] < order[f"{stage}-LlmEndpointTgi"]
     assert order[f"{stage}-LlmModelBucket"] < order[f"{stage}-LlmEndpointLmi"]
     assert order[f"{stage}-LlmModelBucket"] < order[f"{stage}-LlmEndpointQwenVllm"]
+    assert order[f"{stage}-LlmSharedEndpointPool"] < order[f"{stage}-LlmEndpointQwenVllm"]  # the endpoint before its component
 
 
 def test_prod_waits_for_a_manual_approval_before_any_deployment_and_dev_does_not(pipeline):
@@ -161,8 +170,15 @@ def test_after_deploying_each_stage_smoke_tests_every_endpoint_through_its_role(
         assert f'--endpoint-name "${key}_ENDPOINT"' in run[0] and f"--region {region}" in run[0]
         assert f"--profile smoke-{variant}" in run[0] and run[0].endswith("--json")
         assert f"--variant {variant} --engine {engine} " in run[0]  # the request format comes from the app, not a guess
-        # Then the post-deploy verification, with what the stack says it deployed.
-        (verify,) = [c for c in commands if c.startswith(".venv/bin/llm-verify-deployment") and f"smoke-{variant}" in c]
+        verifies = [c for c in commands if c.startswith(".venv/bin/llm-verify-deployment") and f"smoke-{variant}" in c]
+        if variant in COMPONENTS:
+            # Its component, from the stack's output; a copy may have to start first (scaled to zero).
+            assert variables[f"{key}_COMPONENT"] == f"#{{{namespaces[f'{stage}-{endpoint_stack_id(variant)}']}.InferenceComponentName}}"
+            assert f'--component "${key}_COMPONENT" --wait --wait-timeout 1800 ' in run[0]
+            assert verifies == []  # the shared endpoint has none of our alarms to verify
+            continue
+        assert "--component" not in run[0]
+        (verify,) = verifies
         assert commands.index(verify) == commands.index(run[0]) + 1
         for output, (flag, suffix) in VERIFY_OUTPUTS.items():
             assert variables[f"{key}_{suffix}"] == f"#{{{namespaces[f'{stage}-{endpoint_stack_id(variant)}']}.{output}}}"
@@ -193,8 +209,8 @@ def test_the_runner_may_assume_exactly_the_stage_smoke_test_roles(pipeline):
 @pytest.mark.parametrize(
     ("name", "routing"),
     [
-        ("dev", {"tgi": "ALL_AT_ONCE", "lmi": "ALL_AT_ONCE", "qwen-vllm": "ALL_AT_ONCE"}),
-        ("prod", {"tgi": "CANARY", "lmi": "ALL_AT_ONCE", "qwen-vllm": "ALL_AT_ONCE"}),
+        ("dev", {"tgi": "ALL_AT_ONCE", "lmi": "ALL_AT_ONCE"}),
+        ("prod", {"tgi": "CANARY", "lmi": "ALL_AT_ONCE"}),
     ],
 )
 def test_stage_stacks_are_the_app_stacks_in_the_stage_environment_with_its_traffic_shifting(built, name, routing):
@@ -204,6 +220,8 @@ def test_stage_stacks_are_the_app_stacks_in_the_stage_environment_with_its_traff
         assert stack.account == account
         assert stack.stack_name == f"{name.capitalize()}-{stack.node.id}"
     for variant, stack in stage.composed.endpoint_stacks.items():
+        if variant in COMPONENTS:
+            continue  # no endpoint of its own: a component updates in place on its shared endpoint
         Template.from_stack(stack).has_resource_properties(
             "AWS::SageMaker::Endpoint",
             {
@@ -268,6 +286,7 @@ def test_workstation_stacks_have_no_smoke_test_role_and_stay_in_the_app(built):
         "LlmEndpointQwenVllm",
         "LlmEndpointTgi",
         "LlmModelBucket",
+        "LlmSharedEndpointPool",
     ]
     tgi = built.template("tgi")
     assert not tgi.find_resources("AWS::IAM::Role", {"Properties": {"RoleName": Match.string_like_regexp("llm-smoke-test")}})
@@ -495,11 +514,11 @@ def test_cfn_lint_finds_nothing_in_stage_and_support_templates_and_only_generate
     from tests.test_checks import lint_template
 
     directory = Path(built.assembly.directory)
-    # The eight stage stacks and the pipeline's support stack in the prod region (its artifact replica).
+    # The ten stage stacks and the pipeline's support stack in the prod region (its artifact replica).
     stage_templates = sorted(directory.glob("assembly-LlmDeliveryPipeline-*/*.template.json")) + sorted(
         directory.glob("cross-region-stack-*.template.json")
     )
-    assert len(stage_templates) == 9
+    assert len(stage_templates) == 11
     findings = [f"{path.name}: {match}" for path in stage_templates for match in lint_template(json.loads(path.read_text()))]
     assert findings == []
     pipeline = lint_template(json.loads((directory / "LlmDeliveryPipeline.template.json").read_text()))

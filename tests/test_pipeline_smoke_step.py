@@ -24,7 +24,7 @@ from aws_cdk.assertions import Template
 from tests.conftest import DEV_ACCOUNT, ROOT
 from tests.test_delivery_pipeline import build_commands, stage_actions
 from tests.test_verify_deployment import Deployment
-from tools.loopback.aws import Endpoint, HttpError, Stream
+from tools.loopback.aws import Component, Endpoint, HttpError, Stream
 from tools.loopback.samples import LMI_IMAGE, TEXT, TGI_IMAGE, VLLM_IMAGE, lmi_json_document, tgi_sse, vllm_chat_sse
 
 # Slow end to end (CLI subprocesses, servers on 127.0.0.1): `pytest -m e2e` runs them alone.
@@ -124,34 +124,39 @@ def step_env(tmp_path, loopback_aws, moto_url):
     credentials.close()
 
 
-def endpoints(loopback_aws, name: str, tgi_answer, lmi_answer) -> tuple[Endpoint, Endpoint, Endpoint]:
-    """The dev stage's three endpoints (PIPELINE_CONTEXT's deployments tgi, lmi and qwen-vllm)."""
+def endpoints(loopback_aws, name: str, tgi_answer, lmi_answer) -> tuple[Endpoint, Endpoint, Component]:
+    """The dev stage's deployments (PIPELINE_CONTEXT's): tgi and lmi on their endpoints, qwen-vllm a
+    component (with a copy) of the shared endpoint."""
+    shared = loopback_aws.add_endpoint(Endpoint(f"Dev-LlmSharedEndpointPool-{name}"))
     return (
         loopback_aws.add_endpoint(Endpoint(f"Dev-LlmEndpointTgi-{name}", image=TGI_IMAGE, answers=[tgi_answer], instance_count=2)),
         loopback_aws.add_endpoint(Endpoint(f"Dev-LlmEndpointLmi-{name}", image=LMI_IMAGE, answers=[lmi_answer])),
-        loopback_aws.add_endpoint(
-            Endpoint(f"Dev-LlmEndpointQwenVllm-{name}", image=VLLM_IMAGE, answers=[Stream(vllm_chat_sse(), "text/event-stream")])
+        loopback_aws.add_component(
+            Component(
+                f"Dev-LlmEndpointQwenVllm-{name}", shared.name, image=VLLM_IMAGE, answers=[Stream(vllm_chat_sse(), "text/event-stream")]
+            )
         ),
     )
 
 
-def stage_outputs(moto_url: str, tgi: Endpoint, lmi: Endpoint, vllm: Endpoint, *, tgi_config: str | None = None) -> dict[str, str]:
+def stage_outputs(moto_url: str, tgi: Endpoint, lmi: Endpoint, vllm: Component, *, tgi_config: str | None = None) -> dict[str, str]:
     """The variables CodePipeline fills from the stage's stack outputs, for endpoints on the
     loopback server and alarms and topics in moto, created in the dev account (as the stage role)."""
     variables = {}
-    for deployment, endpoint, count in (("tgi", tgi, "2"), ("lmi", lmi, "1"), ("qwen-vllm", vllm, "1")):
-        key = deployment.upper().replace("-", "_")
+    for deployment, endpoint, count in (("tgi", tgi, "2"), ("lmi", lmi, "1")):
+        key = deployment.upper()
         role = f"arn:aws:iam::{DEV_ACCOUNT}:role/llm-smoke-test-dev-{deployment}"
-        deployment = Deployment(as_role(moto_url, role)).create()
+        deployment_record = Deployment(as_role(moto_url, role)).create()
         variables |= {
             f"{key}_ENDPOINT": endpoint.name,
             f"{key}_ENDPOINT_CONFIG": f"{endpoint.name}-config",
             f"{key}_INSTANCE_TYPE": "ml.g5.12xlarge",
             f"{key}_MIN_INSTANCES": count,
             f"{key}_MAX_INSTANCES": count,
-            f"{key}_ALARMS": deployment.outputs["AlarmNames"],
-            f"{key}_ALARM_TOPIC": deployment.outputs["AlarmTopicArn"],
+            f"{key}_ALARMS": deployment_record.outputs["AlarmNames"],
+            f"{key}_ALARM_TOPIC": deployment_record.outputs["AlarmTopicArn"],
         }
+    variables |= {"QWEN_VLLM_ENDPOINT": vllm.endpoint, "QWEN_VLLM_COMPONENT": vllm.name}
     if tgi_config:
         variables["TGI_ENDPOINT_CONFIG"] = tgi_config
     return variables
@@ -177,14 +182,15 @@ def test_step_streams_from_every_endpoint_then_verifies_them_as_the_assumed_stag
     env, config_path, credentials = step_env
     tgi, lmi, vllm = endpoints(loopback_aws, "ok", Stream(tgi_sse(), "text/event-stream"), Stream(lmi_json_document(), "application/json"))
     results = run_step(dev_smoke_commands, env | stage_outputs(moto_url, tgi, lmi, vllm), config_path)
-    assert [r.returncode for r in results] == [0] * 6, [r.stderr for r in results]
+    assert [r.returncode for r in results] == [0] * 5, [r.stderr for r in results]
     documents = [json.loads(r.stdout) for r in results]
-    streams, verifications = documents[0::2], documents[1::2]
+    streams, verifications = documents[0::2], documents[1::2]  # the component's smoke test has no verification
     assert [(d["endpoint"], d["variant"], d["engine"], d["text"]) for d in streams] == [
         (tgi.name, "tgi", "tgi", TEXT),
         (lmi.name, "lmi", "lmi", TEXT),
-        (vllm.name, "qwen-vllm", "vllm", TEXT),
+        (vllm.endpoint, "qwen-vllm", "vllm", TEXT),
     ]
+    assert streams[2]["component"] == vllm.name
     for verification in verifications:
         assert [(c["check"], c["ok"], c["unverified"]) for c in verification["checks"]] == [
             ("endpoint-config", True, False),
