@@ -38,6 +38,7 @@ SESSION_APP_MODULES = frozenset(
         "delivery_pipeline",
         "endpoint_operations",
         "execution_role",
+        "inference_components",
         "infra_diff",
         "llm_endpoint_stack",
         "model_bucket_stack",
