@@ -279,6 +279,8 @@ def _convert(raw: Any, hint: Any, path: str, problems: list[Problem]) -> Any:
         return _INVALID
     if typing.get_origin(target) is dict:
         return _convert_map(raw, path, problems)
+    if typing.get_origin(target) is list:
+        return _convert_list(raw, path, problems)
     try:
         if target is bool:
             return _to_bool(raw)
@@ -325,6 +327,18 @@ def _convert_map(raw: Any, path: str, problems: list[Problem]) -> Any:
             continue
         out[str(name)] = str(value)
     return out
+
+
+def _convert_list(raw: Any, path: str, problems: list[Problem]) -> Any:
+    """A list of strings: a list, a JSON list, or comma-separated text (`-c key=a,b`)."""
+    if isinstance(raw, str):
+        text = raw.strip()
+        decoded = _decode_json_map(text) if text.startswith("[") else [part.strip() for part in text.split(",") if part.strip()]
+        raw = decoded
+    if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
+        problems.append(Problem(path, raw, "must be a list of names (JSON, or separated by commas)"))
+        return _INVALID
+    return list(raw)
 
 
 def _to_bool(raw: Any) -> bool:

@@ -13,6 +13,7 @@ from blueprint.engines.environment import check_environment
 from blueprint.engines.registry import ENGINES
 from blueprint.hosting import check_hosting
 from blueprint.images.image_catalog import find_image, known_versions
+from blueprint.networking import check_networking
 
 TIMEOUT_RANGE = (60, 3600)
 # SageMaker's pattern for endpoint and production variant names.
@@ -100,6 +101,7 @@ def validate(config: AppConfig) -> list[Problem]:
     problems += _check_shared_prefix(config)
     if not any(p.path.startswith(("model.", "variants.")) for p in problems):
         problems += check_hosting(config)  # components' copies against their endpoints: needs sound deployments
+    problems += check_networking(config)
     if config.pipeline.enabled:
         problems += _check_pipeline(config, problems)
     # A problem found twice (a shared endpoint's through each of its components, a stage's setting

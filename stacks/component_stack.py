@@ -11,7 +11,9 @@ from blueprint.config.settings import AppConfig
 from blueprint.engines.registry import ENGINES
 from blueprint.hosting import copy_requirements
 from blueprint.images.image_catalog import known_image
+from stacks.endpoint_network import EndpointNetwork
 from stacks.inference_component import ComponentScaling, LlmInferenceComponent
+from stacks.invoke_access import InvokeAccess
 from stacks.llm_endpoint_stack import default_endpoint_name
 from stacks.model_bucket_stack import model_bucket_name
 from stacks.smoke_test_access import SmokeTestAccess, SmokeTestRole
@@ -30,6 +32,7 @@ class LlmComponentStack(cdk.Stack):
         config: AppConfig,
         variant: str,
         endpoint_name: str,
+        network: EndpointNetwork | None = None,
         smoke_test: SmokeTestAccess | None = None,
         **kwargs,
     ) -> None:
@@ -58,11 +61,21 @@ class LlmComponentStack(cdk.Stack):
             container_startup_health_check_timeout_in_seconds=settings.container_startup_health_check_timeout_in_seconds,
             model_bucket=model_bucket,
             weights_prefix=prefix,
+            network=network,
         )
         if settings.component.autoscaling:
             self.scaling = ComponentScaling(self, "Scaling", component_name=self.component_name, settings=settings.component)
             self.scaling.node.add_dependency(self.component.component)  # the component must exist first
         endpoint_arn = self.format_arn(service="sagemaker", resource="endpoint", resource_name=endpoint_name.lower())
+        if settings.invoke_principals:
+            self.invoke_access = InvokeAccess(
+                self,
+                "InvokeAccess",
+                principals=settings.invoke_principals,
+                resource_arns=[endpoint_arn, self.component.component.ref],
+                what=f"the inference component {self.component_name} of {endpoint_name}",
+            )
+            cdk.CfnOutput(self, "InvokeRoleArn", value=self.invoke_access.role.role_arn, description="Assume it to invoke this component")
         if smoke_test is not None:
             self.smoke_test_role = SmokeTestRole(
                 self,

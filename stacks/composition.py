@@ -58,6 +58,7 @@ def compose(scope: cdk.App | cdk.Stage, config: AppConfig, *, smoke_test: SmokeT
                 config=config,
                 variant=name,
                 endpoint_name=shared.endpoint_name,
+                network=shared.network,
                 smoke_test=smoke_test,
                 env=env,
                 description=f"LLM inference component, {name} deployment on shared endpoint {variant.component.endpoint} ({variant.model.id})",

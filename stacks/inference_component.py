@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
@@ -20,8 +21,9 @@ from constructs import Construct
 from blueprint.config.settings import ComponentSettings, SharedEndpointSettings
 from blueprint.engines.container_spec import ContainerSpec
 from blueprint.hosting import ROUTING, CopyRequirements
+from stacks.endpoint_network import EndpointNetwork, vpc_config
 from stacks.execution_role import SageMakerExecutionRole
-from stacks.llm_endpoint import serving_model
+from stacks.llm_endpoint import INVOKE_ACTIONS, serving_model
 
 COPY_COUNT = "sagemaker:inference-component:DesiredCopyCount"
 CONCURRENT_REQUESTS_PER_COPY = "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution"
@@ -31,7 +33,10 @@ NO_CAPACITY_METRIC = "NoCapacityInvocationFailures"
 class SharedEndpoint(Construct):
     """An endpoint of instances SageMaker manages, for inference components (no model of its own)."""
 
-    def __init__(self, scope: Construct, id: str, *, settings: SharedEndpointSettings, endpoint_name: str) -> None:
+    def __init__(
+        self, scope: Construct, id: str, *, settings: SharedEndpointSettings, endpoint_name: str, network: EndpointNetwork | None = None
+    ) -> None:
+        """`network`: its VPC placement, which its components' models share."""
         super().__init__(scope, id)
         # SageMaker assumes it for the endpoint (CreateEndpointConfig's ExecutionRoleArn, needed
         # when no variant names a model); each component's model pulls its image with its own role.
@@ -43,6 +48,7 @@ class SharedEndpoint(Construct):
             "EndpointConfig",
             execution_role_arn=self.execution_role.role.role_arn,
             kms_key_id=settings.kms_key_arn,
+            vpc_config=sagemaker.CfnEndpointConfig.VpcConfigProperty(**placement) if (placement := vpc_config(network)) else None,
             production_variants=[
                 sagemaker.CfnEndpointConfig.ProductionVariantProperty(
                     variant_name=settings.variant_name,
@@ -58,6 +64,8 @@ class SharedEndpoint(Construct):
                 )
             ],
         )
+        if network is not None:
+            network.grant_network_interfaces(self.execution_role)
         self.endpoint_config.node.add_dependency(self.execution_role.policy)
         self.endpoint = sagemaker.CfnEndpoint(
             self, "Endpoint", endpoint_config_name=self.endpoint_config.attr_endpoint_config_name, endpoint_name=endpoint_name
@@ -82,11 +90,13 @@ class LlmInferenceComponent(Construct):
         container_startup_health_check_timeout_in_seconds: int | None,
         model_bucket: s3.IBucket | None = None,
         weights_prefix: str | None = None,
+        network: EndpointNetwork | None = None,
     ) -> None:
         """:param component_name: set here, since CloudFormation returns no name for a component
-        (scaling and alarms name it)."""
+        (scaling and alarms name it).
+        :param network: the shared endpoint's VPC placement (its models carry the same VpcConfig)."""
         super().__init__(scope, id)
-        self.execution_role, self.model = serving_model(self, container, model_bucket, weights_prefix)
+        self.execution_role, self.model = serving_model(self, container, model_bucket, weights_prefix, network)
         startup = None
         if model_data_download_timeout_in_seconds or container_startup_health_check_timeout_in_seconds:
             startup = sagemaker.CfnInferenceComponent.InferenceComponentStartupParametersProperty(
@@ -112,6 +122,10 @@ class LlmInferenceComponent(Construct):
             runtime_config=sagemaker.CfnInferenceComponent.InferenceComponentRuntimeConfigProperty(copy_count=settings.copies),
         )
         self.component_name = component_name
+
+    def grant_invoke(self, grantee: iam.IGrantable, endpoint_arn: str) -> iam.Grant:
+        """Let `grantee` invoke this component on its shared endpoint `endpoint_arn`, and nothing else."""
+        return iam.Grant.add_to_principal(grantee=grantee, actions=INVOKE_ACTIONS, resource_arns=[endpoint_arn, self.component.ref])
 
 
 class ComponentScaling(Construct):

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
@@ -19,7 +20,12 @@ from blueprint.config.settings import DeploymentSettings
 from blueprint.engines.container_spec import ContainerSpec
 from stacks.checkov_skips import skip_checkov
 from stacks.container_image import resolve_image
+from stacks.endpoint_network import EndpointNetwork, vpc_config
 from stacks.execution_role import SageMakerExecutionRole
+
+# InvokeEndpointWithResponseStream is its own action in the Service Authorization Reference, and the
+# API reference says it needs sagemaker:InvokeEndpoint: a caller gets both.
+INVOKE_ACTIONS = ["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"]
 
 
 class LlmEndpoint(Construct):
@@ -49,6 +55,7 @@ class LlmEndpoint(Construct):
         model_bucket: s3.IBucket | None = None,
         weights_prefix: str | None = None,
         retain_variant_properties: bool = False,
+        network: EndpointNetwork | None = None,
     ) -> None:
         """
         :param container: image, environment and model data of the variant.
@@ -67,7 +74,7 @@ class LlmEndpoint(Construct):
             weight (set it when autoscaling owns the count); default: the new config's values.
         """
         super().__init__(scope, id)
-        self.execution_role, self.model = serving_model(self, container, model_bucket, weights_prefix)
+        self.execution_role, self.model = serving_model(self, container, model_bucket, weights_prefix, network)
 
         self.endpoint_config = sagemaker.CfnEndpointConfig(
             self,
@@ -102,12 +109,21 @@ class LlmEndpoint(Construct):
         )
         self.variant_name = variant_name
 
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let `grantee` invoke this endpoint, streamed or not, and nothing else."""
+        return iam.Grant.add_to_principal(grantee=grantee, actions=INVOKE_ACTIONS, resource_arns=[self.endpoint.ref])
+
 
 def serving_model(
-    scope: Construct, container: ContainerSpec, model_bucket: s3.IBucket | None, weights_prefix: str | None
+    scope: Construct,
+    container: ContainerSpec,
+    model_bucket: s3.IBucket | None,
+    weights_prefix: str | None,
+    network: EndpointNetwork | None = None,
 ) -> tuple[SageMakerExecutionRole, sagemaker.CfnModel]:
     """The execution role and the SageMaker Model of `container`, as children of `scope` (a
-    dedicated endpoint's or an inference component's): image, environment, secrets, model data."""
+    dedicated endpoint's or an inference component's): image, environment, secrets, model data,
+    and its place in a VPC (`network`)."""
     image = resolve_image(scope, "ImageRegistry", container.image)
     execution_role = SageMakerExecutionRole(scope, "ExecutionRole", image=image)
 
@@ -161,7 +177,10 @@ def serving_model(
             model_data_url=model_data_url,
             model_data_source=model_data_source,
         ),
+        vpc_config=sagemaker.CfnModel.VpcConfigProperty(**placement) if (placement := vpc_config(network)) else None,
     )
+    if network is not None:
+        network.grant_network_interfaces(execution_role)
     # The container starts only once the role can pull the image and read model data.
     model.node.add_dependency(execution_role.policy)
     if not container.mounts_staged_weights:

@@ -13,9 +13,12 @@ from blueprint.config.facts import known_instance
 from blueprint.config.settings import AppConfig
 from blueprint.engines.registry import ENGINES
 from blueprint.images.image_catalog import known_image
+from blueprint.networking import in_vpc
 from blueprint.validation import image_cuda
 from stacks.endpoint_monitoring import EndpointMonitoring
+from stacks.endpoint_network import EndpointNetwork
 from stacks.endpoint_scaling import EndpointScaling
+from stacks.invoke_access import InvokeAccess
 from stacks.llm_endpoint import LlmEndpoint
 from stacks.model_bucket_stack import model_bucket_name
 from stacks.nag import acknowledge
@@ -60,6 +63,7 @@ class LlmEndpointStack(cdk.Stack):
                 gpus=instance.gpus,
                 settings=settings.alarms,
             )
+        self.network = EndpointNetwork(self, "Network", settings=settings.network) if in_vpc(settings.network) else None
         self.endpoint = LlmEndpoint(
             self,
             "LlmEndpoint",
@@ -78,7 +82,17 @@ class LlmEndpointStack(cdk.Stack):
             model_bucket=model_bucket,
             weights_prefix=prefix,
             retain_variant_properties=settings.autoscaling.enabled,
+            network=self.network,
         )
+        if settings.invoke_principals:
+            self.invoke_access = InvokeAccess(
+                self,
+                "InvokeAccess",
+                principals=settings.invoke_principals,
+                resource_arns=[self.endpoint.endpoint.ref],
+                what=f"the LLM endpoint {endpoint_name}",
+            )
+            cdk.CfnOutput(self, "InvokeRoleArn", value=self.invoke_access.role.role_arn, description="Assume it to invoke this endpoint")
         if not instance.nvme_instance_storage and not settings.kms_key_arn:
             cdk.Annotations.of(self.endpoint.endpoint_config).add_warning_v2(
                 "llm:VolumeKey",

@@ -7,6 +7,8 @@ from constructs import Construct
 
 from blueprint.config.facts import known_instance
 from blueprint.config.settings import AppConfig
+from blueprint.networking import in_vpc
+from stacks.endpoint_network import EndpointNetwork
 from stacks.inference_component import SharedEndpoint
 from stacks.llm_endpoint_stack import default_endpoint_name
 from stacks.nag import acknowledge
@@ -20,7 +22,8 @@ class SharedEndpointStack(cdk.Stack):
         settings = config.shared_endpoints[name]
         # A name known at synth: each component's stack names the endpoint without a reference.
         self.endpoint_name = settings.endpoint_name or default_endpoint_name(self.stack_name)
-        self.shared = SharedEndpoint(self, "SharedEndpoint", settings=settings, endpoint_name=self.endpoint_name)
+        self.network = EndpointNetwork(self, "Network", settings=settings.network) if in_vpc(settings.network) else None
+        self.shared = SharedEndpoint(self, "SharedEndpoint", settings=settings, endpoint_name=self.endpoint_name, network=self.network)
         instance = known_instance(settings.instance_type)
         if instance.nvme_instance_storage:
             acknowledge(

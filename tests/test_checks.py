@@ -15,6 +15,7 @@ from cfnlint.decode import decode_str
 from cfnlint.runner import Runner
 
 from tests.conftest import ROOT, build_app
+from tests.test_networking import PRIVATE
 
 PROFILE_CONTEXTS = {
     "seed-agnostic": {},
@@ -23,6 +24,7 @@ PROFILE_CONTEXTS = {
     "current-eu-west-1": {"profile": "current", "account": "111122223333", "region": "eu-west-1"},
     "llama2-current-agnostic": {"profile": "llama2-13b-current"},
     "packed-agnostic": {"profile": "qwen3-packed"},
+    "private-us-east-1": PRIVATE,
     "staged-agnostic": {"profile": "llama2-13b-staged"},
     "seed-autoscaled-given-topic": {
         "variants.tgi.autoscaling.enabled": "true",

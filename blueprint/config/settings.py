@@ -138,6 +138,31 @@ class DeploymentSettings:
 
 
 @dataclass(frozen=True)
+class NetworkSettings:
+    """Placement of an endpoint's instances in the team's VPC (unset subnets: SageMaker's own network)."""
+
+    # The VPC of the subnets (vpc-...): the security group, the S3 gateway endpoint and the execution
+    # role's network-interface permissions are scoped to it.
+    vpc_id: str | None = None
+    # Private subnets (subnet-...), in at least two Availability Zones: SageMaker requires two, even
+    # for one instance. Empty: not in a VPC.
+    subnet_ids: list[str] = field(default_factory=list)
+    # Security groups (sg-..., at most 5); default: one the stack creates, with no inbound rule and
+    # egress only to what the weights mode needs.
+    security_group_ids: list[str] = field(default_factory=list)
+    # The subnets reach S3 privately (an S3 gateway endpoint on their route tables).
+    s3_endpoint: bool = False
+    # Create that S3 gateway endpoint on these route tables (rtb-...); implies s3_endpoint.
+    s3_endpoint_route_table_ids: list[str] = field(default_factory=list)
+    # The S3 managed prefix list of the region (pl-...): what the created security group allows
+    # HTTPS to (aws ec2 describe-managed-prefix-lists --filters Name=prefix-list-name,Values=com.amazonaws.<region>.s3).
+    s3_prefix_list_id: str | None = None
+    # The subnets have a route to the internet (a NAT gateway: never created here), which the hub
+    # mode needs; the created security group then allows HTTPS anywhere.
+    internet_route: bool = False
+
+
+@dataclass(frozen=True)
 class ComponentSettings:
     """A deployment hosted as an inference component of a shared endpoint (hosting=inference-component)."""
 
@@ -183,6 +208,8 @@ class SharedEndpointSettings:
     inference_ami_version: str | None = None
     # Customer managed key of the instances' EBS volumes (not on NVMe families: g4dn, g5, p4d).
     kms_key_arn: str | None = None
+    # Its VPC placement, which its components' models share.
+    network: NetworkSettings = field(default_factory=NetworkSettings)
 
 
 @dataclass(frozen=True)
@@ -229,6 +256,11 @@ class VariantSettings:
     autoscaling: AutoscalingSettings = field(default_factory=AutoscalingSettings)
     alarms: AlarmSettings = field(default_factory=AlarmSettings)
     deployment: DeploymentSettings = field(default_factory=DeploymentSettings)
+    # VPC placement of a dedicated endpoint (a component uses its shared endpoint's).
+    network: NetworkSettings = field(default_factory=NetworkSettings)
+    # Who may invoke it: IAM role ARNs or 12-digit account ids. They get a role to assume that may
+    # only invoke this endpoint (and its component); its ARN is the stack output InvokeRoleArn.
+    invoke_principals: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
