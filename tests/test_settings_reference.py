@@ -16,7 +16,7 @@ def test_the_checked_in_reference_is_current():
 def test_every_setting_has_a_row_with_its_meaning():
     page = render()
     for field in dataclasses.fields(VariantSettings):
-        if field.name not in ("autoscaling", "alarms", "deployment", "image", "model", "component"):
+        if field.name not in ("autoscaling", "alarms", "deployment", "image", "model", "component", "network"):
             assert f"| `variants.<name>.{field.name}` |" in page
     for name, engine in ENGINES.items():  # each engine's own settings, in its own section
         section = page.split(f"## `variants.<name>` with `engine={name}`")[1].split("\n## ")[0]
@@ -31,4 +31,6 @@ def test_every_setting_has_a_row_with_its_meaning():
     assert "| `pipeline.prod.manual_approval` | `bool` | `True` |" in page
     assert "| `shared_endpoints.<name>.min_instance_count` | `int` | `1` |" in page
     assert "| `variants.<name>.component.min_copies` | `int` | `1` |" in page
+    assert "| `variants.<name>.network.subnet_ids` | `list[str]` | `[]` |" in page
+    assert "| `shared_endpoints.<name>.network.internet_route` | `bool` | `False` |" in page
     assert AppConfig().profile in page
