@@ -136,3 +136,23 @@ def test_a_shared_endpoint_in_a_vpc_gives_its_config_and_its_components_models_t
         if s.get("Sid") == "InvokeTheEndpoint"
     ]
     assert len(invoke) == 1 and {"Ref": ic_id} in invoke[0]["Resource"]  # the endpoint and this component only
+
+
+def test_grant_invoke_gives_a_principal_of_your_own_app_the_invoke_actions_on_this_endpoint_only(tmp_path):
+    from aws_cdk import aws_iam as iam
+
+    built = build_app(tmp_path, checks=False, **{"variants.lmi.enabled": "false"})
+    stack = built.composed.endpoint_stacks["tgi"]
+    caller = iam.Role(stack, "AppRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    stack.endpoint.grant_invoke(caller)
+    template = Template.from_stack(stack)
+    (endpoint_id, _) = only(template, "AWS::SageMaker::Endpoint")
+    (caller_id,) = [k for k in template.find_resources("AWS::IAM::Role") if k.startswith("AppRole")]
+    (policy,) = [p for p in template.find_resources("AWS::IAM::Policy").values() if p["Properties"]["Roles"] == [{"Ref": caller_id}]]
+    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+        {
+            "Action": ["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
+            "Effect": "Allow",
+            "Resource": {"Ref": endpoint_id},
+        }
+    ]
