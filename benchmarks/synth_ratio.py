@@ -36,11 +36,11 @@ app.synth()
 """
 
 
-def timed(argv: list[str], outdir: str) -> float:
+def timed(argv: list[str], outdir: str, context: dict | None = None) -> float:
     env = {
         **os.environ,
         "CDK_OUTDIR": outdir,
-        "CDK_CONTEXT_JSON": json.dumps(CONTEXT),
+        "CDK_CONTEXT_JSON": json.dumps(CONTEXT if context is None else context),
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
     }
     start = time.perf_counter()
