@@ -75,7 +75,7 @@ def test_bad_input_is_one_line_per_problem_and_no_traceback(tmp_path):
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if line.startswith("config error:")]
     assert lines == [
-        "config error: variants.tgi.num_gpus = 8: SM_NUM_GPUS must be 1..4 (ml.g5.12xlarge has 4 GPUs)",
+        "config error: variants.tgi.num_gpus = 8: SM_NUM_GPUS must be 1..4 (ml.g5.12xlarge has 4 GPUs); -c variants.tgi.num_gpus=none uses all of the instance's GPUs",
         lines[1],
     ]
     assert lines[1].startswith("config error: variants.lmi.instance_type = 'ml.m5.xlarge': has no GPU")

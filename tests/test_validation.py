@@ -486,3 +486,16 @@ def test_deployment_names_fit_the_names_derived_from_them():
             load_config(deployment(bad))
     with pytest.raises(ConfigError, match="variants.x1 = 'x1': derives the stack id LlmEndpointX1, as deployment 'x-1' does; rename one"):
         load_config({**deployment("x-1"), **deployment("x1")})
+
+
+def test_an_inherited_value_that_no_longer_fits_says_how_to_clear_it():
+    # The seed profile sets num_gpus=4 and a token secret; a user changes something else.
+    smaller = fails(variants__tgi__instance_type="ml.g5.2xlarge")
+    assert (
+        "variants.tgi.num_gpus = 4: SM_NUM_GPUS must be 1..1 (ml.g5.2xlarge has 1 GPUs); -c variants.tgi.num_gpus=none uses all of the instance's GPUs"
+        in smaller
+    )
+    staged = fails(variants__tgi__weights_loading="s3")
+    assert "remove it, or clear a profile's value with -c variants.tgi.hub_token_secret=none" in staged
+    cleared = load_config(ctx(variants__tgi__weights_loading="s3", variants__tgi__hub_token_secret="none"))
+    assert cleared.variants["tgi"].hub_token_secret is None

@@ -38,7 +38,14 @@ def check_hub_token(path: str, settings: HubDeploymentSettings, model: ModelFact
     where = f"{path}.hub_token_secret"
     if settings.weights_loading == STAGED:
         if secret is not None:
-            return [Problem(where, secret, f"not used with weights_loading={STAGED} (no token reaches the endpoint); remove it")]
+            return [
+                Problem(
+                    where,
+                    secret,
+                    f"not used with weights_loading={STAGED} (no token reaches the endpoint); remove it, or clear a profile's value "
+                    f"with -c {where}=none",
+                )
+            ]
         return []
     if secret is not None:
         if looks_like_secret_value(secret):

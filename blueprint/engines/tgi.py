@@ -84,7 +84,11 @@ def validate(path: str, settings: VariantSettings, instance: InstanceFacts, mode
     problems: list[Problem] = []
     gpus = num_gpus(settings, instance)
     # SM_NUM_GPUS must match the GPUs TGI shards across: it splits attention heads between them.
-    problems += check_shard_degree(f"{path}.num_gpus", gpus, gpus, instance, model, "SM_NUM_GPUS")
+    shard = check_shard_degree(f"{path}.num_gpus", gpus, gpus, instance, model, "SM_NUM_GPUS")
+    if settings.num_gpus is not None and gpus > instance.gpus:
+        # Often a profile's value meeting a smaller instance: say how to fall back to all its GPUs.
+        shard = [Problem(p.path, p.value, f"{p.allowed}; -c {path}.num_gpus=none uses all of the instance's GPUs") for p in shard]
+    problems += shard
 
     limits = [
         ("max_input_tokens", settings.max_input_tokens),
