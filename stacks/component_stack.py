@@ -14,7 +14,7 @@ from blueprint.images.image_catalog import known_image
 from stacks.endpoint_network import EndpointNetwork
 from stacks.inference_component import ComponentScaling, LlmInferenceComponent
 from stacks.invoke_access import InvokeAccess
-from stacks.llm_endpoint_stack import default_endpoint_name
+from stacks.llm_endpoint_stack import add_serving_outputs, default_endpoint_name
 from stacks.model_bucket_stack import model_bucket_name
 from stacks.smoke_test_access import SmokeTestAccess, SmokeTestRole
 
@@ -89,9 +89,5 @@ class LlmComponentStack(cdk.Stack):
         self.endpoint_name_output = cdk.CfnOutput(self, "EndpointName", value=endpoint_name)
         self.component_name_output = cdk.CfnOutput(self, "InferenceComponentName", value=self.component_name)
         cdk.CfnOutput(self, "Hosting", value=HOSTING_OUTPUT)
-        cdk.CfnOutput(self, "ServingVariant", value=variant, description="The deployment's name in the app (variants.<name>)")
-        cdk.CfnOutput(
-            self, "ServingEngine", value=settings.engine, description="The engine serving the endpoint (blueprint/engines/registry.py)"
-        )
-        cdk.CfnOutput(self, "Region", value=self.region)
+        add_serving_outputs(self, variant, settings.engine)
         self.verification_outputs: dict[str, cdk.CfnOutput] = {}  # the shared endpoint's config is verified with its stack

@@ -30,6 +30,14 @@ def default_endpoint_name(stack_name: str) -> str:
     return re.sub(r"[^A-Za-z0-9-]", "-", stack_name)[:63].strip("-")
 
 
+def add_serving_outputs(stack: cdk.Stack, variant: str, engine: str) -> None:
+    """What the smoke test and the bench read of any deployment's stack: its name, its engine (the
+    request format to speak) and its region."""
+    cdk.CfnOutput(stack, "ServingVariant", value=variant, description="The deployment's name in the app (variants.<name>)")
+    cdk.CfnOutput(stack, "ServingEngine", value=engine, description="The engine serving the endpoint (blueprint/engines/registry.py)")
+    cdk.CfnOutput(stack, "Region", value=stack.region)
+
+
 class LlmEndpointStack(cdk.Stack):
     """Serves deployment `variant` (a `variants.<name>` key) of `config`; can be destroyed and recreated freely."""
 
@@ -154,11 +162,4 @@ class LlmEndpointStack(cdk.Stack):
                     self, "RollbackAlarmNames", value=cdk.Fn.join(",", [a.alarm_name for a in self.monitoring.rollback_alarms])
                 )
         self.variant_name_output = cdk.CfnOutput(self, "VariantName", value=settings.variant_name)
-        self.serving_variant_output = cdk.CfnOutput(
-            self, "ServingVariant", value=variant, description="The deployment's name in the app (variants.<name>)"
-        )
-        # What the smoke test and the bench read to speak the endpoint's request format.
-        self.serving_engine_output = cdk.CfnOutput(
-            self, "ServingEngine", value=settings.engine, description="The engine serving the endpoint (blueprint/engines/registry.py)"
-        )
-        self.region_output = cdk.CfnOutput(self, "Region", value=self.region)
+        add_serving_outputs(self, variant, settings.engine)
