@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from blueprint.config.profiles import PROFILES
 from blueprint.loader import load_config
 from blueprint.reports.synth_summary import render_summary, variant_sizing
 
@@ -129,3 +130,12 @@ def test_three_deployments_on_two_engines_and_two_models_each_with_its_own_lines
     assert "2 of 4 GPUs idle" in small
     assert "downloads Qwen/Qwen3-14B@main at start-up; network on, no hub token" in small
     assert "downloads meta-llama/Llama-2-13b-chat-hf@main" in sections[1]
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_every_profile_prints_the_bounds_of_every_deployment(profile):
+    config = load_config({"profile": profile})
+    text = render_summary(config)
+    speed = [line for line in text.splitlines() if line.startswith("  speed     >= ")]
+    cost = [line for line in text.splitlines() if line.startswith("  cost      >= $")]
+    assert len(speed) == len(cost) == len(config.enabled_variants()) > 0
