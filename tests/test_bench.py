@@ -117,6 +117,12 @@ def test_cli_writes_json_csv_and_non_empty_plots(loopback_aws, scheduled_endpoin
     # The seed's TGI shards over 4 GPUs (SM_NUM_GPUS=4) however many the instance has: the bound uses 4.
     assert meta["bound"]["gpus_per_instance"] == 4 and meta["bound"]["max_batch_per_instance"] >= 1
     assert meta["started_at"].endswith("+00:00")
+    # What the figures are of: the app's settings of the deployment, the tool and the commit.
+    assert meta["image"] == "huggingface-llm 1.0.3" and meta["settings"]["num_gpus"] == 4 and meta["settings"]["engine"] == "tgi"
+    assert meta["settings"]["model"]["id"] == "meta-llama/Llama-2-13b-chat-hf"
+    assert meta["tool_version"] == "0.1.0"
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    assert meta["commit"] == (head or None)
     for lvl in document["levels"]:
         # The loopback's schedule (20 ms a token) is far slower than 8 A10G could be: a share below 1.
         assert 0 < lvl["itl_p50_share_of_bound"] < 1 and 0 < lvl["aggregate_share_of_bound"] < 1

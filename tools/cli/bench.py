@@ -19,6 +19,8 @@ request to its first token (the wait for a copy included) recorded as cold_start
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -142,6 +144,8 @@ class Deployment:
     roof: Roofline | None
     max_batch: int  # sequences of the run's length the KV cache holds per instance
     gpus: int
+    # The app's settings of the deployment the figures are of (image, engine limits, model).
+    settings: dict | None = None
 
 
 def deployment_of(args: argparse.Namespace, fleet: endpoint_discovery.Fleet | None) -> Deployment:
@@ -161,7 +165,7 @@ def deployment_of(args: argparse.Namespace, fleet: endpoint_discovery.Fleet | No
     instances = args.instance_count or (fleet.instances if fleet else 1)
     facts = instance_facts(instance_type)
     if facts is None:
-        return Deployment(instance_type, instances, None, None, 0, 0)
+        return Deployment(instance_type, instances, None, None, 0, 0, dataclasses.asdict(settings))
     model = model_facts(settings.model)
     limits = ENGINES[settings.engine].serving_limits(f"variants.{args.variant}", settings, facts, model)
     gpus = min(limits.gpus_used, facts.gpus)
@@ -169,7 +173,7 @@ def deployment_of(args: argparse.Namespace, fleet: endpoint_discovery.Fleet | No
     roof = Roofline(model, gpu, gpus) if gpu and gpus else None
     kv_budget = size(facts, model, config.sizing, limits).kv_budget_tokens
     max_batch = max(1, kv_budget // (args.prompt_tokens + args.max_new_tokens))
-    return Deployment(instance_type, instances, facts.price_per_hour * instances, roof, max_batch, gpus)
+    return Deployment(instance_type, instances, facts.price_per_hour * instances, roof, max_batch, gpus, dataclasses.asdict(settings))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -268,6 +272,12 @@ def run(args: argparse.Namespace) -> int:
         # why it was not measured.
         "cold_start_s": cold_start_s,
         "cold_start": cold_start_note,
+        # What the figures are of, to compare runs: the deployment's settings in the app (its image,
+        # engine limits and model), this tool's version and the checkout's commit.
+        "settings": deployment.settings,
+        "image": f"{deployment.settings['image']['framework']} {deployment.settings['image']['version']}" if deployment.settings else None,
+        "tool_version": tool_version(),
+        "commit": checkout_commit(),
     }
     report.write_json(args.output_dir / "results.json", summaries, meta)
     report.write_csv(args.output_dir / "results.csv", summaries)
@@ -289,6 +299,24 @@ def run(args: argparse.Namespace) -> int:
         return 130
     print(f"wrote {written}", file=sys.stderr)
     return 0
+
+
+def tool_version() -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("llm-streaming-endpoints")
+    except PackageNotFoundError:
+        return None
+
+
+def checkout_commit() -> str | None:
+    """The commit of the checkout the bench runs from (None outside a git checkout)."""
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
 
 
 def measure_cold_start(
