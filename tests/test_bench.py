@@ -240,3 +240,24 @@ def test_help_shows_the_defaults(capsys):
         bench(capsys, "--help")
     text = " ".join(capsys.readouterr().out.split())
     assert "(default: 1,2,4,8,16)" in text and "(default: 900)" in text and "(default: 512)" in text
+
+
+def test_each_level_is_on_disk_as_soon_as_it_finishes(aws_env, scheduled_endpoint, capsys, tmp_path, monkeypatch):
+    # A run that dies (killed, machine lost) while the second level runs keeps the first on disk.
+    real = runner.run_level
+    seen_on_disk = []
+
+    def dies_at_the_second_level(*args, concurrency, **kwargs):
+        if concurrency == 2:
+            seen_on_disk.append(json.loads((tmp_path / "results.json").read_text()))
+            raise SystemExit(137)  # as good as a kill: no clean-up of ours runs after it
+        return real(*args, concurrency=concurrency, **kwargs)
+
+    monkeypatch.setattr(runner, "run_level", dies_at_the_second_level)
+    argv = ["--endpoint-name", scheduled_endpoint, "--variant", "tgi", "--concurrency", "1,2", "--requests-per-level", "1"]
+    with pytest.raises(SystemExit):
+        bench(capsys, *argv, "--no-progress", "--output-dir", str(tmp_path))
+    (document,) = seen_on_disk
+    assert [lvl["concurrency"] for lvl in document["levels"]] == [1]
+    assert (document["meta"]["complete"], document["meta"]["interrupted"]) == (False, False)
+    assert (tmp_path / "results.csv").read_text().count("\n") == 2  # header and the finished level

@@ -214,6 +214,43 @@ def run(args: argparse.Namespace) -> int:
             "pass --cold-start to wait for it (and time it) first",
             file=sys.stderr,
         )
+
+    tool, commit = tool_version(), checkout_commit()
+
+    def write_results(done: list, *, interrupted: bool = False, complete: bool = False) -> None:
+        """results.json and results.csv of the levels finished so far (kept if the run dies)."""
+        args.output_dir.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "endpoint": target.name,
+            "component": target.component,
+            "variant": args.variant,
+            "engine": args.engine,
+            "instance_type": deployment.instance_type,
+            "instance_count": deployment.instances,
+            "started_at": started.isoformat(timespec="seconds"),
+            "prompt_tokens_approx": args.prompt_tokens,
+            "max_new_tokens": args.max_new_tokens,
+            "price_per_hour": deployment.price_per_hour,
+            "bound": {"gpus_per_instance": deployment.gpus, "max_batch_per_instance": deployment.max_batch} if deployment.roof else None,
+            "interrupted": interrupted,
+            # False while levels are still running: the file is rewritten as each level finishes.
+            "complete": complete,
+            # With --cold-start: seconds from the first request at zero copies to its first token, or
+            # why it was not measured.
+            "cold_start_s": cold_start_s,
+            "cold_start": cold_start_note,
+            # What the figures are of, to compare runs: the deployment's settings in the app (its image,
+            # engine limits and model), this tool's version and the checkout's commit.
+            "settings": deployment.settings,
+            "image": f"{deployment.settings['image']['framework']} {deployment.settings['image']['version']}"
+            if deployment.settings
+            else None,
+            "tool_version": tool,
+            "commit": commit,
+        }
+        report.write_json(args.output_dir / "results.json", done, meta)
+        report.write_csv(args.output_dir / "results.csv", done)
+
     deadline = time.monotonic() + args.time_limit
     progress = None
     if not args.no_progress:
@@ -243,6 +280,7 @@ def run(args: argparse.Namespace) -> int:
                 else None
             )
             summaries.append(stats.summarize(record, deployment.price_per_hour, bound))
+            write_results([s for s in summaries if s.requests])
     except KeyboardInterrupt:
         interrupted = True  # keep what the finished levels measured
     finally:
@@ -254,33 +292,7 @@ def run(args: argparse.Namespace) -> int:
             print("interrupted before a level finished: nothing written", file=sys.stderr)
             return 130
         raise UsageError("no request ran within --time-limit")
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    meta = {
-        "endpoint": target.name,
-        "component": target.component,
-        "variant": args.variant,
-        "engine": args.engine,
-        "instance_type": deployment.instance_type,
-        "instance_count": deployment.instances,
-        "started_at": started.isoformat(timespec="seconds"),
-        "prompt_tokens_approx": args.prompt_tokens,
-        "max_new_tokens": args.max_new_tokens,
-        "price_per_hour": deployment.price_per_hour,
-        "bound": {"gpus_per_instance": deployment.gpus, "max_batch_per_instance": deployment.max_batch} if deployment.roof else None,
-        "interrupted": interrupted,
-        # With --cold-start: seconds from the first request at zero copies to its first token, or
-        # why it was not measured.
-        "cold_start_s": cold_start_s,
-        "cold_start": cold_start_note,
-        # What the figures are of, to compare runs: the deployment's settings in the app (its image,
-        # engine limits and model), this tool's version and the checkout's commit.
-        "settings": deployment.settings,
-        "image": f"{deployment.settings['image']['framework']} {deployment.settings['image']['version']}" if deployment.settings else None,
-        "tool_version": tool_version(),
-        "commit": checkout_commit(),
-    }
-    report.write_json(args.output_dir / "results.json", summaries, meta)
-    report.write_csv(args.output_dir / "results.csv", summaries)
+    write_results(summaries, interrupted=interrupted, complete=True)
     title = args.title or (
         f"{target.name} ({args.variant}, {deployment.instances} x {deployment.instance_type}), "
         f"~{args.prompt_tokens} prompt + {args.max_new_tokens} new tokens, {started:%Y-%m-%d}"
