@@ -109,7 +109,7 @@ def test_rerun_uploads_nothing(env, s3, tmp_path):
     before = s3.list_objects_v2(Bucket=BUCKET, Prefix="p/")["Contents"]
     again = stage(env, "--source-dir", str(model), "--prefix", "p/")
     assert again.returncode == 0
-    assert "uploaded 0 (0.00 GB)" in again.stderr and "4 unchanged" in again.stderr
+    assert "uploaded 0 (0 bytes)" in again.stderr and "4 unchanged" in again.stderr
     after = s3.list_objects_v2(Bucket=BUCKET, Prefix="p/")["Contents"]
     assert [o["LastModified"] for o in after if o["Key"] != f"p/{MANIFEST_NAME}"] == [
         o["LastModified"] for o in before if o["Key"] != f"p/{MANIFEST_NAME}"
@@ -206,9 +206,9 @@ def test_missing_bucket_is_one_line(env, s3, tmp_path):
     argv = [sys.executable, "-m", "tools.cli.stage_model", "--bucket", "no-such-bucket-here", "--quiet", "--source-dir", str(model)]
     result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 4
-    assert result.stderr.strip().splitlines() == [
-        "error: bucket no-such-bucket-here does not exist (deploy the LlmModelBucket stack first)"
-    ]
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1] == "error: bucket no-such-bucket-here does not exist (deploy the LlmModelBucket stack first)"
+    assert [line for line in lines if "error" in line.lower()] == lines[-1:] and "Traceback" not in result.stderr
 
 
 def hub_cache(home: Path, repo_id: str, commit: str, files: dict[str, bytes]) -> None:
@@ -251,3 +251,27 @@ def test_variant_stages_that_deployments_own_model_under_its_prefix(env, s3, tmp
     unknown = stage(env, "--profile-name", "current", "--variant", "tgi", "--source-dir", str(model), "--dry-run")
     assert unknown.returncode == 2
     assert unknown.stderr.strip().endswith("--variant tgi: no such deployment in profile current; have: vllm, sglang")
+
+
+def test_a_local_directory_says_its_name_and_what_it_skips_in_readable_units(env, s3, tmp_path):
+    model = make_model(tmp_path / "model", shards=1, shard_bytes=12 * 2**20)
+    (model / "README.md").write_text("notes")
+    (model / "train.py").write_text("print()")
+    result = stage(env, "--source-dir", str(model), "--dry-run")
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert f"staging {model} as meta-llama/Llama-2-13b-chat-hf@main, named by the profile's model.id" in lines[0]
+    assert "--model-id to name it otherwise" in lines[0]
+    (skipping,) = [line for line in lines if line.startswith("skipping")]
+    assert skipping.endswith(": README.md, train.py") and skipping.startswith("skipping 2 file(s) no allow pattern matches (*.json")
+    assert lines[-1].startswith("dry run: 3 of 3 files (12.") and " MB of 12." in lines[-1]
+
+
+def test_sizes_are_in_the_largest_whole_unit():
+    assert [stage_model.size(n) for n in (0, 999, 1_000, 12_582_912, 26_000_000_000)] == [
+        "0 bytes",
+        "999 bytes",
+        "1.00 kB",
+        "12.58 MB",
+        "26.00 GB",
+    ]

@@ -81,6 +81,14 @@ def resolve_bucket(args: argparse.Namespace, session) -> str:
     return outputs["ModelBucketName"]
 
 
+def size(count: int) -> str:
+    """Bytes in the largest decimal unit that keeps a whole number in front: 12.6 MB, not 0.01 GB."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if count >= scale:
+            return f"{count / scale:.2f} {unit}"
+    return f"{count} bytes"
+
+
 def hub_token(args: argparse.Namespace, session) -> str | None:
     if not args.token_secret:
         return None  # huggingface_hub reads HF_TOKEN or its login cache itself
@@ -128,6 +136,8 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.source_dir:
         source = sources.local_directory(args.source_dir, repo_id=model_id, revision=revision)
+        named_by = "--model-id" if args.model_id else f"the profile's model.id (profile {config.profile}; --model-id to name it otherwise)"
+        status(f"staging {args.source_dir} as {model_id}@{revision}, named by {named_by}")
     else:
         status(f"downloading {model_id}@{revision} from the hub (cache: HF_HOME)")
         source = sources.hub_snapshot(model_id, revision, token=hub_token(args, session))
@@ -135,11 +145,15 @@ def run(args: argparse.Namespace) -> int:
     total = sum(e.size for e, _ in staged.files)
     if not staged.files:
         raise UsageError(f"no weight files in {source.directory} (patterns: {', '.join(sources.RECIPE_PATTERNS)})")
+    skipped_files = sources.skipped_files(source)
+    if skipped_files:
+        shown = ", ".join(skipped_files[:5]) + (f" and {len(skipped_files) - 5} more" if len(skipped_files) > 5 else "")
+        status(f"skipping {len(skipped_files)} file(s) no allow pattern matches ({', '.join(sources.RECIPE_PATTERNS)}): {shown}")
     if args.dry_run:
         for entry, _ in staged.to_upload:
             status(f"would upload {entry.path} ({entry.size:,} bytes)")
         status(
-            f"dry run: {len(staged.to_upload)} of {len(staged.files)} files ({staged.bytes_to_upload / 1e9:.2f} of {total / 1e9:.2f} GB) to {target}"
+            f"dry run: {len(staged.to_upload)} of {len(staged.files)} files ({size(staged.bytes_to_upload)} of {size(total)}) to {target}"
         )
         return 0
 
@@ -153,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
     elapsed = time.monotonic() - start
     skipped = len(staged.files) - len(staged.to_upload)
     status(
-        f"staged {len(staged.files)} files ({total / 1e9:.2f} GB) at {target}: uploaded {len(staged.to_upload)} ({staged.bytes_to_upload / 1e9:.2f} GB) in {elapsed:.1f} s, {skipped} unchanged"
+        f"staged {len(staged.files)} files ({size(total)}) at {target}: uploaded {len(staged.to_upload)} ({size(staged.bytes_to_upload)}) in {elapsed:.1f} s, {skipped} unchanged"
     )
     return 0
 

@@ -64,3 +64,16 @@ def weight_files(source: Source, patterns=RECIPE_PATTERNS) -> list[tuple[str, Pa
         if path.is_file() and not relative.startswith(".") and any(fnmatch.fnmatch(path.name, p) for p in patterns):
             found.append((relative, path))
     return found
+
+
+def skipped_files(source: Source, patterns=RECIPE_PATTERNS) -> list[str]:
+    """Relative paths of the files no allow pattern matches (hidden files and folders aside)."""
+    kept = {relative for relative, _ in weight_files(source, patterns)}
+    return [
+        relative
+        for path in sorted(source.directory.rglob("*"))
+        if path.is_file()
+        and not (relative := path.relative_to(source.directory).as_posix()).startswith(".")
+        and "/." not in f"/{relative}"
+        and relative not in kept
+    ]
