@@ -31,6 +31,7 @@ PART = 5 * 2**20  # S3's smallest part size, so a 12 MiB file is a 3-part multip
 def env(moto_url, tmp_path):
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "HF_"))}
     environment |= aws_test_environment(moto_url) | {"HF_HOME": str(tmp_path / "hf-home"), "HF_HUB_OFFLINE": "1"}
+    environment["XDG_CACHE_HOME"] = str(tmp_path / "cache")  # the hash cache stays in the test's directory
     return environment
 
 

@@ -8,6 +8,7 @@ server are in tests/test_stage_model.py.
 from __future__ import annotations
 
 import hashlib
+import os
 from io import BytesIO
 from pathlib import Path
 
@@ -294,3 +295,24 @@ def test_batches():
     assert list(s3_staging._batches([], 2)) == []
     assert list(s3_staging._batches(["a", "b", "c"], 2)) == [["a", "b"], ["c"]]
     assert list(s3_staging._batches(["a", "b"], 2)) == [["a", "b"]]
+
+
+def test_a_file_unchanged_since_the_last_run_is_not_read_again_and_a_changed_one_is(tmp_path):
+    from tools.model_staging.manifest import HashCache, describe_file
+
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"x" * 3000)
+    cache_file = tmp_path / "cache" / "hashes.json"
+    read: list[int] = []
+    first = describe_file(weights, "model.safetensors", SMALL, HashCache(cache_file), read.append)
+    assert sum(read) == 3000 and cache_file.is_file()
+    read.clear()
+    again = describe_file(weights, "model.safetensors", SMALL, HashCache(cache_file), read.append)  # a new run: the file's cache
+    assert (again, sum(read)) == (first, 0)
+    weights.write_bytes(b"y" * 3000)  # same size, new content and modification time
+    os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 1_000_000))
+    changed = describe_file(weights, "model.safetensors", SMALL, HashCache(cache_file), read.append)
+    assert sum(read) == 3000 and changed.sha256 != first.sha256 and changed.size == first.size
+    cache_file.write_text("{not json")  # a damaged cache costs a re-read, nothing else
+    read.clear()
+    assert describe_file(weights, "model.safetensors", SMALL, HashCache(cache_file), read.append) == changed and sum(read) == 3000

@@ -15,6 +15,7 @@ denied, 5 disk full, 6 check failed.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -26,7 +27,7 @@ from streaming_client.endpoint_discovery import stack_outputs
 from streaming_client.errors import SmokeTestError
 from tools.model_staging import s3_staging, sources
 from tools.model_staging.errors import DestinationError, StagingError
-from tools.model_staging.manifest import TransferSettings
+from tools.model_staging.manifest import HashCache, TransferSettings
 
 
 class UsageError(StagingError):
@@ -59,6 +60,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=TransferSettings.max_concurrency)
     parser.add_argument("--part-size-mib", type=int, default=TransferSettings.multipart_chunksize // 2**20)
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--no-hash-cache", action="store_true", help="read every file again (default: files unchanged since the last run are not re-hashed)"
+    )
     parser.add_argument("--profile", help="AWS profile")
     parser.add_argument("--region", help="AWS region")
     return parser.parse_args(argv)
@@ -79,6 +83,12 @@ def resolve_bucket(args: argparse.Namespace, session) -> str:
     if "ModelBucketName" not in outputs:
         raise DestinationError(f"stack {stack} has no ModelBucketName output; pass --bucket")
     return outputs["ModelBucketName"]
+
+
+def hash_cache_path() -> Path:
+    """Where the hashes of files already read are kept ($XDG_CACHE_HOME or ~/.cache)."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "llm-stage-model" / "hashes.json"
 
 
 def size(count: int) -> str:
@@ -141,7 +151,15 @@ def run(args: argparse.Namespace) -> int:
     else:
         status(f"downloading {model_id}@{revision} from the hub (cache: HF_HOME)")
         source = sources.hub_snapshot(model_id, revision, token=hub_token(args, session))
-    staged = s3_staging.plan(s3, bucket, prefix, source, transfer)
+    cache = HashCache(None if args.no_hash_cache else hash_cache_path())
+    hashing = None if args.quiet else _progress(sum(p.stat().st_size for _, p in sources.weight_files(source)), "hashing")
+    try:
+        staged = s3_staging.plan(
+            s3, bucket, prefix, source, transfer, cache=cache, on_hashed=hashing.update if hashing else (lambda n: None)
+        )
+    finally:
+        if hashing:
+            hashing.close()
     total = sum(e.size for e, _ in staged.files)
     if not staged.files:
         raise UsageError(f"no weight files in {source.directory} (patterns: {', '.join(sources.RECIPE_PATTERNS)})")
@@ -172,10 +190,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress(total: int):
+def _progress(total: int, desc: str = "upload"):
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc="upload", file=sys.stderr)
+    # leave=False: a finished bar is cleared, so the next line starts at the left.
+    return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc, file=sys.stderr, leave=False)
 
 
 def main(argv: list[str] | None = None) -> int:

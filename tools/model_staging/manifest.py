@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -61,10 +62,52 @@ def part_size(size: int, transfer: TransferSettings) -> int | None:
     return ChunksizeAdjuster().adjust_chunksize(transfer.multipart_chunksize, size)
 
 
-def describe_file(path: Path, relative: str, transfer: TransferSettings) -> FileEntry:
-    """Size, sha256 and expected ETag of a local file, in one read."""
+class HashCache:
+    """sha256 and ETag of files already read, by path, size, modification time and part size, in a
+    JSON file: a re-run (a resume, a check) does not read a 26 GB model again. A file rewritten in
+    place changes its modification time, so it is read again."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.entries: dict[str, list[str]] = {}
+        if path is not None and path.is_file():
+            try:
+                self.entries = json.loads(path.read_text())
+            except (OSError, ValueError):
+                self.entries = {}  # a damaged cache only costs a re-read
+
+    @staticmethod
+    def key(path: Path, chunk: int | None) -> str:
+        stat = path.stat()
+        return f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{chunk}"
+
+    def get(self, path: Path, chunk: int | None) -> tuple[str, str] | None:
+        found = self.entries.get(self.key(path, chunk))
+        return (found[0], found[1]) if found else None
+
+    def put(self, path: Path, chunk: int | None, sha256: str, etag: str) -> None:
+        self.entries[self.key(path, chunk)] = [sha256, etag]
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            partial = self.path.with_suffix(".partial")
+            partial.write_text(json.dumps(self.entries))
+            partial.replace(self.path)  # never a half-written cache
+
+
+def describe_file(
+    path: Path,
+    relative: str,
+    transfer: TransferSettings,
+    cache: HashCache | None = None,
+    on_bytes: Callable[[int], None] = lambda n: None,
+) -> FileEntry:
+    """Size, sha256 and expected ETag of a local file, in one read (none when `cache` knows it);
+    `on_bytes` hears each block read."""
     size = path.stat().st_size
     chunk = part_size(size, transfer)
+    known = cache.get(path, chunk) if cache is not None else None
+    if known is not None:
+        return FileEntry(relative, size, known[0], known[1])
     sha = hashlib.sha256()
     whole = hashlib.md5(usedforsecurity=False)
     parts: list[bytes] = []
@@ -72,6 +115,7 @@ def describe_file(path: Path, relative: str, transfer: TransferSettings) -> File
     in_part = 0
     with path.open("rb") as handle:
         while block := handle.read(_READ_SIZE if chunk is None else min(_READ_SIZE, chunk - in_part)):
+            on_bytes(len(block))
             sha.update(block)
             if chunk is None:
                 whole.update(block)
@@ -87,4 +131,6 @@ def describe_file(path: Path, relative: str, transfer: TransferSettings) -> File
         if in_part:
             parts.append(part.digest())
         etag = f"{hashlib.md5(b''.join(parts), usedforsecurity=False).hexdigest()}-{len(parts)}"
+    if cache is not None:
+        cache.put(path, chunk, sha.hexdigest(), etag)
     return FileEntry(relative, size, sha.hexdigest(), etag)

@@ -15,7 +15,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 from tools.model_staging.errors import CheckFailed, DestinationError
-from tools.model_staging.manifest import MANIFEST_NAME, FileEntry, Manifest, TransferSettings, describe_file
+from tools.model_staging.manifest import MANIFEST_NAME, FileEntry, HashCache, Manifest, TransferSettings, describe_file
 from tools.model_staging.sources import Source, weight_files
 
 
@@ -49,13 +49,21 @@ def list_prefix(s3: Any, bucket: str, prefix: str) -> dict[str, RemoteObject]:
 
 
 def plan(
-    s3: Any, bucket: str, prefix: str, source: Source, transfer: TransferSettings, on_scan: Callable[[str], None] = lambda name: None
+    s3: Any,
+    bucket: str,
+    prefix: str,
+    source: Source,
+    transfer: TransferSettings,
+    on_scan: Callable[[str], None] = lambda name: None,
+    cache: HashCache | None = None,
+    on_hashed: Callable[[int], None] = lambda n: None,
 ) -> Plan:
+    """What to upload: each weight file's hashes (read once, then from `cache`) against the prefix's objects."""
     remote = list_prefix(s3, bucket, prefix)
     files = []
     for relative, path in weight_files(source):
         on_scan(relative)
-        files.append((describe_file(path, relative, transfer), str(path)))
+        files.append((describe_file(path, relative, transfer, cache, on_hashed), str(path)))
     to_upload = [(e, p) for e, p in files if remote.get(e.path) != RemoteObject(e.size, e.etag)]
     manifest = Manifest(
         source=source.description,
