@@ -21,8 +21,11 @@ E2E = TTFT + (TOKENS - 1) * PER_TOKEN  # 0.58 s from slot to last token
 
 
 def close(measured: float, expected: float) -> bool:
-    """Within 5 %, and for times up to 30 ms more: the server's and client's threads on a loaded 2-core machine."""
-    return abs(measured - expected) <= 0.05 * expected or (expected < 1 and abs(measured - expected) <= 0.030)
+    """Within 5 %; for times under a second, up to 30 ms early or 100 ms late: the server's and the
+    client's threads on a loaded 2-core machine start late, never early (earlier than the schedule
+    would be a measuring error)."""
+    late = measured - expected
+    return abs(late) <= 0.05 * expected or (expected < 1 and -0.030 <= late <= 0.100)
 
 
 def close_rate(measured: float, expected: float, wall_s: float) -> bool:
