@@ -42,7 +42,7 @@ def _ingress_text(rule: dict) -> str:
         else f"ports {ports[0]}-{ports[1]}"
     )
     text = f"{'all protocols' if protocol == '-1' else protocol} {port_text} from {render(source) if source is not None else '?'}"
-    return text + (" (**the whole internet**)" if source in {"0.0.0.0/0", "::/0"} else "")
+    return text + (" (**the whole internet**)" if source in ("0.0.0.0/0", "::/0") else "")
 
 
 def security_notes(old: dict, new: dict) -> list[str]:
