@@ -89,6 +89,9 @@ def test_long_values_keep_what_differs():
     prefix = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:" + "x" * 60
     before, after = shorten_pair(prefix + "2.1.1-tgi1.4.0", prefix + "2.3.0-tgi2.0.2")
     assert (before, after) == ("…" + "x" * 8 + "2.1.1-tgi1.4.0", "…" + "x" * 8 + "2.3.0-tgi2.0.2")  # 10 characters of the common prefix
+    # A difference in the middle of a long text: both common ends shortened to 10 characters.
+    body_before, body_after = shorten_pair("a" * 100 + "over 4 GPUs" + "z" * 100, "a" * 100 + "over 8 GPUs" + "z" * 100)
+    assert (body_before, body_after) == ("…aaaaaover 4 GPUszzzzz…", "…aaaaaover 8 GPUszzzzz…")
     short, gone = shorten_pair("y" * 300, None)
     assert short is not None and len(short) == 120 and short.startswith("y" * 80 + "…") and gone is None
     assert shorten_pair("a", "b") == ("a", "b")
@@ -121,8 +124,12 @@ def test_an_instance_type_and_environment_change_reads_as_before_and_after():
         "- Stacks changed: LlmEndpointTgi (1 of 1)",
         f"- Resources replaced: 2: `{CONFIG}` (LlmEndpointTgi), `LlmEndpoint/Model` (LlmEndpointTgi)",
         "- Endpoint `LlmEndpointTgi` (LlmEndpointTgi): updated in place, **blue/green** onto a new fleet (no downtime, both fleets billed during the switch)",
-        "- Price: ~$7.09/hour -> ~$20.36/hour (+$13.27/hour); ~$5,176/month -> ~$14,863/month (+$9,687/month) (on-demand list prices)",
+        "- Price of all stacks: ~$7.09/hour -> ~$20.36/hour (+$13.27/hour); ~$5,176/month -> ~$14,863/month (+$9,687/month) (on-demand list prices)",
     ]
+    assert (
+        "- Price: ~$7.09/hour -> ~$20.36/hour (+$13.27/hour); ~$5,176/month -> ~$14,863/month (+$9,687/month) (on-demand list prices)"
+        in lines
+    )
     assert section(lines, f"`{CONFIG}` (AWS::SageMaker::EndpointConfig):") == [
         "- `ProductionVariants[0].InitialInstanceCount`: `1` -> `2`",
         "- `ProductionVariants[0].InstanceType`: `ml.g5.12xlarge` -> `ml.g5.24xlarge`",

@@ -301,7 +301,7 @@ def summary(reviews: list[StackReview]) -> list[str]:
             lines.append("- Price: unknown (an instance type without a list price)")
         else:
             before, after = sum(b or 0 for b, _ in prices), sum(a or 0 for _, a in prices)
-            lines.append(f"- Price: {price_line(before, after)} (on-demand list prices)")
+            lines.append(f"- Price of all stacks: {price_line(before, after)} (on-demand list prices)")
     security = sum(len(r.security) for r in reviews)
     if security:
         lines.append(f"- **Security-relevant changes: {security}** (in {', '.join(r.name for r in reviews if r.security)}, listed below)")
@@ -382,6 +382,7 @@ def _stack_section(review: StackReview, old_acks: dict, new_acks: dict) -> list[
         lines.append(f"- cdk-nag acknowledgment removed: `{rule}`")
     if not lines:
         return []
+    lines = [line for i, line in enumerate(lines) if line or (i > 0 and lines[i - 1])]  # no double blank lines
     while lines and lines[-1] == "":
         lines.pop()
     return [f"## {review.name}{status}", "", *lines, ""]

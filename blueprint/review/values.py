@@ -138,12 +138,16 @@ def shorten(text: str, limit: int = MAX_VALUE_CHARS) -> str:
 
 
 def shorten_pair(before: str | None, after: str | None, limit: int = MAX_VALUE_CHARS) -> tuple[str | None, str | None]:
-    """Both values shortened so that what differs stays visible: a long common prefix becomes `…`."""
+    """Long values shortened so that what differs stays visible: long common ends become `…`."""
     if before is not None and after is not None and max(len(before), len(after)) > limit:
         common = len(_common_prefix(before, after))
         if common > 20:
             cut = common - 10
             before, after = "…" + before[cut:], "…" + after[cut:]
+        common = len(_common_prefix(before[::-1], after[::-1]))
+        if common > 20:
+            cut = common - 10
+            before, after = before[:-cut] + "…", after[:-cut] + "…"
     return (None if before is None else shorten(before, limit)), (None if after is None else shorten(after, limit))
 
 
