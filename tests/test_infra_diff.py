@@ -22,7 +22,7 @@ NEW_STATEMENT = """
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
+def run(tmp_path_factory):
     clone = tmp_path_factory.mktemp("infra-diff") / "repo"
     subprocess.run(["git", "clone", "--quiet", "--local", str(ROOT), str(clone)], check=True)
     cdk_json = json.loads((clone / "cdk.json").read_text())
@@ -33,9 +33,32 @@ def report(tmp_path_factory):
     anchor = '        acknowledge(\n            self.policy,\n            "AwsSolutions-IAM5[Resource::*]",'
     assert anchor in source
     role.write_text(source.replace(anchor, NEW_STATEMENT + anchor, 1))
-    result = subprocess.run([sys.executable, "-m", "tools.cli.infra_diff", "HEAD"], cwd=clone, capture_output=True, text=True, timeout=300)
+    output = clone / "infra-report.md"
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.cli.infra_diff", "HEAD", "--output", str(output)],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr + result.stdout
-    return result.stdout
+    return result, output.read_text()
+
+
+@pytest.fixture(scope="module")
+def report(run):
+    return run[1]
+
+
+def test_progress_and_the_file_written_go_to_standard_error(run):
+    result, _ = run
+    lines = result.stderr.splitlines()
+    assert lines[0] == "llm-infra-diff: synthesizing HEAD and the working tree side by side (10-30 s)..."
+    assert sorted(line.split(" in ")[0] for line in lines[1:3]) == [
+        "llm-infra-diff: synthesized HEAD",
+        "llm-infra-diff: synthesized the working tree",
+    ]
+    assert lines[3:] == [f"llm-infra-diff: wrote {result.args[-1]}"] and result.stdout == ""
 
 
 def test_report_shows_the_endpoint_config_replacement_and_what_it_means(report):
