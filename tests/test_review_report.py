@@ -109,6 +109,11 @@ def test_resources_are_named_by_construct_path_below_the_stack():
     assert construct_path(template, "ModelA1B2") == "LlmEndpoint/Model"
     assert construct_path(template, "RoleC3D4") == "LlmEndpoint/ExecutionRole"
     assert construct_path(template, "Plain") == "Plain"
+    # A stage's stack: Dev-LlmEndpointTgi has its resources under Dev/LlmEndpointTgi/.
+    staged = {"Resources": {"M": {"Type": "T", "Metadata": {"aws:cdk:path": "Dev/LlmEndpointTgi/LlmEndpoint/Model/Resource"}}}}
+    assert construct_path(staged, "M", "Dev-LlmEndpointTgi") == "LlmEndpoint/Model"
+    assert construct_path(staged, "M", "CustomName") == "LlmEndpointTgi/LlmEndpoint/Model"
+    assert construct_path(template, "ModelA1B2", "LlmEndpointTgi") == "LlmEndpoint/Model"
     assert construct_path(template, "Missing") == "Missing"
 
 
@@ -299,3 +304,40 @@ def test_security_notes_for_keys_ingress_and_public_access():
         "**New ingress rule** `I`: all protocols all ports from Ref(Other).",
         "Encryption key added to `K`: `KmsKeyId` = `Key.Arn`.",
     ]
+
+
+def test_a_new_and_a_removed_stack_are_summarized_with_their_endpoints_and_prices():
+    seed = snapshot("seed")
+    old = Assembly({"Gone": seed})
+    new = Assembly({"Dev-LlmEndpointTgi": seed})
+    lines = render(old, new, "main").splitlines()
+    assert section(lines, "## Summary") == [
+        "- Stacks changed: Dev-LlmEndpointTgi, Gone (2 of 2)",
+        "- Resources replaced: 0",
+        "- Endpoint `LlmEndpointTgi` (Dev-LlmEndpointTgi): added",
+        "- Endpoint `LlmEndpointTgi` (Gone): removed",
+        # One fleet added, one removed: the same total.
+        "- Price of all stacks: ~$7.09/hour -> ~$7.09/hour (+$0.00/hour); ~$5,176/month -> ~$5,176/month (+$0/month) (on-demand list prices)",
+    ]
+    assert "## Dev-LlmEndpointTgi (new stack)" in lines and "## Gone (removed stack)" in lines
+    assert "- Price: ~$0.00/hour -> ~$7.09/hour (+$7.09/hour); ~$0/month -> ~$5,176/month (+$5,176/month) (on-demand list prices)" in lines
+
+
+def test_an_instance_type_without_a_list_price_leaves_the_total_unknown():
+    old = snapshot("seed")
+    new = copy.deepcopy(old)
+    new["Resources"][CONFIG]["Properties"]["ProductionVariants"][0]["InstanceType"] = "ml.unknown.xlarge"
+    lines = report(old, new)
+    assert "- Price: unknown (an instance type without a list price)" in lines
+    assert not any(line.startswith("- Price of all stacks") for line in lines)
+
+
+def test_secrets_in_any_container_of_a_model_are_tracked():
+    def model(*environments: dict) -> dict:
+        containers = [{"Environment": e} for e in environments]
+        return resources(M={"Type": "AWS::SageMaker::Model", "Properties": {"Containers": containers}})
+
+    assert security_notes(model({}, {"API_KEY": "{{resolve:ssm:/k}}"}), model({}, {}), "S") == [
+        "Secret `API_KEY` leaves the environment of model `M` (was `{{resolve:ssm:/k}}`)."
+    ]
+    assert security_notes(model({"MAX_TOTAL_TOKENS": "1"}), model({"MAX_TOTAL_TOKENS": "2"})) == []

@@ -136,7 +136,7 @@ def statement_row(change: str, statement: dict) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def iam_tables(old: dict, new: dict) -> list[str]:
+def iam_tables(old: dict, new: dict, stack: str = "") -> list[str]:
     """Per IAM resource whose statements differ, a table of the statements added and removed."""
     old_iam, new_iam = iam_statements(old), iam_statements(new)
     lines: list[str] = []
@@ -148,7 +148,7 @@ def iam_tables(old: dict, new: dict) -> list[str]:
         template = new if logical_id in new.get("Resources", {}) else old
         kind = template["Resources"][logical_id]["Type"]
         lines += [
-            f"IAM `{construct_path(template, logical_id)}` ({kind}):",
+            f"IAM `{construct_path(template, logical_id, stack)}` ({kind}):",
             "",
             "| change | sid | effect | principal | actions | resources | conditions |",
             "|---|---|---|---|---|---|---|",
@@ -240,7 +240,7 @@ class StackReview:
     security: list[str]
 
     def path(self, logical_id: str) -> str:
-        return construct_path(self.new if logical_id in self.new.get("Resources", {}) else self.old, logical_id)
+        return construct_path(self.new if logical_id in self.new.get("Resources", {}) else self.old, logical_id, self.name)
 
 
 def _money(amount: float, unit: str, decimals: int) -> str:
@@ -316,7 +316,7 @@ def render(base: Assembly, head: Assembly, base_ref: str) -> str:
     reviews = []
     for stack in sorted(set(base.templates) | set(head.templates)):
         old, new = base.templates.get(stack, {}), head.templates.get(stack, {})
-        reviews.append(StackReview(stack, old, new, compare(old, new), security_notes(old, new)))
+        reviews.append(StackReview(stack, old, new, compare(old, new), security_notes(old, new, stack)))
     sections = []
     for review in reviews:
         sections += _stack_section(review, base.acknowledgments.get(review.name, {}), head.acknowledgments.get(review.name, {}))
@@ -375,7 +375,7 @@ def _stack_section(review: StackReview, old_acks: dict, new_acks: dict) -> list[
     if (before or after) and before != after:
         lines.append(f"- Price: {price_line(before or 0, after or 0)} (on-demand list prices)")
         lines.append("")
-    lines += iam_tables(old, new)
+    lines += iam_tables(old, new, review.name)
     for rule in sorted(set(new_acks) - set(old_acks)):
         lines.append(f"- cdk-nag finding newly acknowledged: `{rule}`: {new_acks[rule]}")
     for rule in sorted(set(old_acks) - set(new_acks)):

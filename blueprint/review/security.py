@@ -45,13 +45,13 @@ def _ingress_text(rule: dict) -> str:
     return text + (" (**the whole internet**)" if source in ("0.0.0.0/0", "::/0") else "")
 
 
-def security_notes(old: dict, new: dict) -> list[str]:
+def security_notes(old: dict, new: dict, stack: str = "") -> list[str]:
     """What a change does to the stack's security posture, one sentence a change, in logical-id order."""
     old_resources, new_resources = old.get("Resources", {}), new.get("Resources", {})
     notes: list[str] = []
     for logical_id in sorted(set(old_resources) | set(new_resources)):
         before, after = old_resources.get(logical_id), new_resources.get(logical_id)
-        name = f"`{construct_path(new if after else old, logical_id)}`"
+        name = f"`{construct_path(new if after else old, logical_id, stack)}`"
         if (
             after
             and after["Type"] == "AWS::EC2::SecurityGroupIngress"

@@ -158,14 +158,19 @@ def _common_prefix(a: str, b: str) -> str:
     return a[: min(len(a), len(b))]
 
 
-def construct_path(template: dict, logical_id: str) -> str:
-    """A resource's construct path below its stack (`LlmEndpoint/Model`), or its logical id."""
+def construct_path(template: dict, logical_id: str, stack: str = "") -> str:
+    """A resource's construct path below its stack (`LlmEndpoint/Model`), or its logical id.
+
+    A stage's stack `Dev-LlmEndpointTgi` has paths under `Dev/LlmEndpointTgi/`: the leading
+    segments that join with `-` to the stack name are the stack's; otherwise the first one is.
+    """
     resource = template.get("Resources", {}).get(logical_id, {})
     path = resource.get("Metadata", {}).get("aws:cdk:path") if isinstance(resource, dict) else None
     if not isinstance(path, str) or "/" not in path:
         return logical_id
-    below_stack = path.split("/", 1)[1]
-    return below_stack.removesuffix("/Resource") or logical_id
+    segments = path.split("/")
+    depth = next((n for n in range(1, len(segments)) if "-".join(segments[:n]) == stack), 1)
+    return "/".join(segments[depth:]).removesuffix("/Resource") or logical_id
 
 
 def canonical(value: object) -> str:
