@@ -130,4 +130,5 @@ def test_with_the_pipeline_the_report_covers_each_stage_stack(tmp_path, pipeline
     for stack in ("LlmEndpointTgi", "Dev-LlmEndpointTgi", "Prod-LlmEndpointTgi"):
         section = report.split(f"## {stack}\n", 1)[1].split("\n## ", 1)[0]
         assert "**replaced**" in section and "Price: ~$14.18/hour -> ~$40.72/hour" in section, section
+        assert "- `ProductionVariants[0].InstanceType`: `ml.g5.12xlarge` -> `ml.g5.48xlarge`" in section.splitlines(), section
     assert "## Prod-LlmEndpointLmi" not in report and "## LlmDeliveryPipeline" not in report
