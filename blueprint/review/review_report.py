@@ -6,13 +6,20 @@ Inputs are two cloud assemblies (the base revision's and the change's); nothing 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from blueprint.config.facts import instance_facts
-from blueprint.review.template_changes import ResourceChange, compare
+from blueprint.review.security import security_notes
+from blueprint.review.template_changes import ResourceChange, _references, compare
+from blueprint.review.values import construct_path, value_changes
+from blueprint.review.values import render as render_value
 
 HOURS_PER_MONTH = 730
+# Policy documents are shown statement by statement in tables, not as changed values.
+POLICY_PROPERTIES = {"PolicyDocument", "AssumeRolePolicyDocument", "Policies"}
+IAM_TYPES = {"AWS::IAM::ManagedPolicy", "AWS::IAM::Policy", "AWS::IAM::Role"}
 
 # What replacing a resource of these types means for this project.
 REPLACEMENT_MEANING = {
@@ -94,6 +101,64 @@ def iam_statements(template: dict) -> dict[str, set[str]]:
     return found
 
 
+def _cell(items: list[str]) -> str:
+    """Table cell text: one item a line, pipes escaped."""
+    return "<br>".join(f"`{i}`" for i in items).replace("|", "\\|") if items else ""
+
+
+def _listed(value: object) -> list[str]:
+    return [render_value(v) for v in value] if isinstance(value, list) else [] if value is None else [render_value(value)]
+
+
+def statement_row(change: str, statement: dict) -> str:
+    """One IAM statement as a table row: change, sid, effect, principal, actions, resources, conditions."""
+    actions = _listed(statement.get("Action")) or [f"NOT {a}" for a in _listed(statement.get("NotAction"))]
+    resources = _listed(statement.get("Resource")) or [f"NOT {r}" for r in _listed(statement.get("NotResource"))]
+    principal = statement.get("Principal")
+    if isinstance(principal, dict):
+        principals = [f"{kind} {p}" for kind, value in sorted(principal.items()) for p in _listed(value)]
+    else:
+        principals = _listed(principal)
+    conditions = [
+        f"{operator} {key} = {', '.join(_listed(value))}"
+        for operator, entries in sorted((statement.get("Condition") or {}).items())
+        for key, value in sorted(entries.items())
+    ]
+    cells = [
+        change,
+        _cell(_listed(statement.get("Sid"))),
+        str(statement.get("Effect", "")),
+        _cell(principals),
+        _cell(actions),
+        _cell(resources),
+        _cell(conditions),
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def iam_tables(old: dict, new: dict, stack: str = "") -> list[str]:
+    """Per IAM resource whose statements differ, a table of the statements added and removed."""
+    old_iam, new_iam = iam_statements(old), iam_statements(new)
+    lines: list[str] = []
+    for logical_id in sorted(set(old_iam) | set(new_iam)):
+        added = sorted(new_iam.get(logical_id, set()) - old_iam.get(logical_id, set()))
+        removed = sorted(old_iam.get(logical_id, set()) - new_iam.get(logical_id, set()))
+        if not added and not removed:
+            continue
+        template = new if logical_id in new.get("Resources", {}) else old
+        kind = template["Resources"][logical_id]["Type"]
+        lines += [
+            f"IAM `{construct_path(template, logical_id, stack)}` ({kind}):",
+            "",
+            "| change | sid | effect | principal | actions | resources | conditions |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        lines += [statement_row("**added**", json.loads(s)) for s in added]
+        lines += [statement_row("removed", json.loads(s)) for s in removed]
+        lines.append("")
+    return lines
+
+
 def _variant_instance_types(template: dict) -> dict[tuple[str, str], str]:
     """(endpoint name, variant name) -> instance type, for endpoints whose name the template sets."""
     resources = template.get("Resources", {})
@@ -164,59 +229,160 @@ def rejected(base: Assembly, head: Assembly) -> dict[str, list[str]]:
     return found
 
 
+@dataclass
+class StackReview:
+    """What a change does to one stack."""
+
+    name: str
+    old: dict
+    new: dict
+    changes: list[ResourceChange]
+    security: list[str]
+
+    def path(self, logical_id: str) -> str:
+        return construct_path(self.new if logical_id in self.new.get("Resources", {}) else self.old, logical_id, self.name)
+
+
+def _money(amount: float, unit: str, decimals: int) -> str:
+    return f"~${amount:,.{decimals}f}/{unit}"
+
+
+def _difference(amount: float, unit: str, decimals: int) -> str:
+    return f"{'+' if amount >= 0 else '-'}${abs(amount):,.{decimals}f}/{unit}"
+
+
+def price_line(before: float, after: float) -> str:
+    """`before -> after (difference)` per hour and per month."""
+    hourly = f"{_money(before, 'hour', 2)} -> {_money(after, 'hour', 2)} ({_difference(after - before, 'hour', 2)})"
+    monthly = (
+        f"{_money(before * HOURS_PER_MONTH, 'month', 0)} -> {_money(after * HOURS_PER_MONTH, 'month', 0)} "
+        f"({_difference((after - before) * HOURS_PER_MONTH, 'month', 0)})"
+    )
+    return f"{hourly}; {monthly}"
+
+
+def endpoint_outcomes(review: StackReview) -> list[str]:
+    """How each endpoint of the stack is affected: replaced, a new fleet (blue/green), or updated in place."""
+    found = []
+    changes = {c.logical_id: c for c in review.changes}
+    for change in review.changes:
+        if change.type != "AWS::SageMaker::Endpoint":
+            continue
+        template = review.new if change.kind != "removed" else review.old
+        name = template["Resources"][change.logical_id].get("Properties", {}).get("EndpointName")
+        label = f"`{name}`" if isinstance(name, str) else f"`{review.path(change.logical_id)}`"
+        if change.kind in {"added", "removed"}:
+            found.append(f"endpoint {label} ({review.name}): {change.kind}")
+        elif change.replaces:
+            found.append(f"endpoint {label} ({review.name}): **replaced**, a new endpoint; clients of the old one fail until they switch")
+        else:
+            config = template["Resources"][change.logical_id].get("Properties", {}).get("EndpointConfigName")
+            new_fleet = "EndpointConfigName" in change.changed_properties and any(
+                changes.get(r) is not None and (changes[r].replaces or changes[r].kind == "added") for r in _references(config)
+            )
+            found.append(
+                f"endpoint {label} ({review.name}): updated in place, **blue/green** onto a new fleet (no downtime, both fleets billed during the switch)"
+                if new_fleet
+                else f"endpoint {label} ({review.name}): updated in place, same fleet"
+            )
+    return found
+
+
+def summary(reviews: list[StackReview]) -> list[str]:
+    changed = [r for r in reviews if r.changes or r.security]
+    replaced = [f"`{r.path(c.logical_id)}` ({r.name})" for r in reviews for c in r.changes if c.replaces]
+    lines = ["## Summary", ""]
+    lines.append(f"- Stacks changed: {', '.join(r.name for r in changed) or 'none'} ({len(changed)} of {len(reviews)})")
+    lines.append(f"- Resources replaced: {len(replaced)}" + (f": {', '.join(replaced)}" if replaced else ""))
+    lines += [f"- {outcome[0].upper()}{outcome[1:]}" for r in reviews for outcome in endpoint_outcomes(r)]
+    prices = [(hourly_price(r.old), hourly_price(r.new)) for r in reviews]
+    if any(before != after for before, after in prices):
+        if any(p is None for pair in prices for p in pair):
+            lines.append("- Price: unknown (an instance type without a list price)")
+        else:
+            before, after = sum(b or 0 for b, _ in prices), sum(a or 0 for _, a in prices)
+            lines.append(f"- Price of all stacks: {price_line(before, after)} (on-demand list prices)")
+    security = sum(len(r.security) for r in reviews)
+    if security:
+        lines.append(f"- **Security-relevant changes: {security}** (in {', '.join(r.name for r in reviews if r.security)}, listed below)")
+    return [*lines, ""]
+
+
 def render(base: Assembly, head: Assembly, base_ref: str) -> str:
     lines = [f"# Infrastructure changes against `{base_ref}`", ""]
     blocked = rejected(base, head)
     for stack, reasons in blocked.items():
         lines += [f"**AWS would reject the update of {stack}**: {reason}" for reason in reasons] + [""]
-    any_change = False
+    reviews = []
     for stack in sorted(set(base.templates) | set(head.templates)):
         old, new = base.templates.get(stack, {}), head.templates.get(stack, {})
-        changes = compare(old, new)
-        section = _stack_section(stack, old, new, changes, base.acknowledgments.get(stack, {}), head.acknowledgments.get(stack, {}))
-        if section:
-            any_change = True
-            lines += section
-    if not any_change:
+        reviews.append(StackReview(stack, old, new, compare(old, new), security_notes(old, new, stack)))
+    sections = []
+    for review in reviews:
+        sections += _stack_section(review, base.acknowledgments.get(review.name, {}), head.acknowledgments.get(review.name, {}))
+    if not sections:
         lines.append("No changes to any stack.")
+    else:
+        lines += summary(reviews) + sections
     return "\n".join(lines) + "\n"
 
 
-def _stack_section(stack: str, old: dict, new: dict, changes: list[ResourceChange], old_acks: dict, new_acks: dict) -> list[str]:
+def _resource_values(review: StackReview, change: ResourceChange) -> list[str]:
+    """Before -> after of every changed property of a modified resource."""
+    before = review.old["Resources"][change.logical_id].get("Properties", {})
+    after = review.new["Resources"][change.logical_id].get("Properties", {})
+    properties = [p for p in change.changed_properties if change.type not in IAM_TYPES or p not in POLICY_PROPERTIES]
+    values = value_changes(before, after, properties)
+    lines = [f"- {v.line()}" for v in values]
+    shown = {re.split(r"[.\[]", v.path)[0] for v in values}
+    for prop in properties:
+        if prop not in shown:
+            readers = sorted(_references(after.get(prop)))
+            lines.append(
+                f"- `{prop}`: same text, new value: it reads {', '.join(f'`{review.path(r)}`' for r in readers)}, which is replaced"
+            )
+    return lines
+
+
+def _stack_section(review: StackReview, old_acks: dict, new_acks: dict) -> list[str]:
     lines: list[str] = []
+    old, new, changes = review.old, review.new, review.changes
     status = " (new stack)" if not old else " (removed stack)" if not new else ""
+    if review.security:
+        lines += ["Security-relevant:", ""] + [f"- {note}" for note in review.security] + [""]
     if changes:
         lines += ["| resource | type | change | properties |", "|---|---|---|---|"]
         for c in changes:
             kind = "**replaced**" if c.replaces else c.kind
             props = ", ".join(c.changed_properties)
-            lines.append(f"| `{c.logical_id}` | {c.type} | {kind} | {props} |")
+            lines.append(f"| `{review.path(c.logical_id)}` | {c.type} | {kind} | {props} |")
         lines.append("")
         for c in changes:
             if c.replaces:
                 meaning = REPLACEMENT_MEANING.get(c.type, "CloudFormation creates a new resource, then deletes the old one")
-                lines.append(f"- `{c.logical_id}` is replaced ({', '.join(c.replaced_by)} cannot change in place): {meaning}.")
+                lines.append(f"- `{review.path(c.logical_id)}` is replaced ({', '.join(c.replaced_by)} cannot change in place): {meaning}.")
             if c.blocked_by_name:
                 lines.append(
-                    f"- **`{c.logical_id}` cannot be replaced**: it sets `{c.blocked_by_name}`, and the new resource would need the same name."
+                    f"- **`{review.path(c.logical_id)}` cannot be replaced**: it sets `{c.blocked_by_name}`, and the new resource would need the same name."
                 )
+        for c in changes:
+            if c.kind == "modified":
+                values = _resource_values(review, c)
+                if values:
+                    lines += ["", f"`{review.path(c.logical_id)}` ({c.type}):", "", *values]
+        lines.append("")
     before, after = hourly_price(old), hourly_price(new)
     if (before or after) and before != after:
-        lines.append(
-            f"- Price: ~${before or 0:,.2f}/hour -> ~${after or 0:,.2f}/hour (~${(before or 0) * HOURS_PER_MONTH:,.0f} -> ~${(after or 0) * HOURS_PER_MONTH:,.0f}/month, on-demand list prices)"
-        )
-    old_iam, new_iam = iam_statements(old), iam_statements(new)
-    for logical_id in sorted(set(old_iam) | set(new_iam)):
-        added = new_iam.get(logical_id, set()) - old_iam.get(logical_id, set())
-        removed = old_iam.get(logical_id, set()) - new_iam.get(logical_id, set())
-        for statement in sorted(added):
-            lines.append(f"- IAM `{logical_id}` **adds** `{statement}`")
-        for statement in sorted(removed):
-            lines.append(f"- IAM `{logical_id}` removes `{statement}`")
+        lines.append(f"- Price: {price_line(before or 0, after or 0)} (on-demand list prices)")
+        lines.append("")
+    lines += iam_tables(old, new, review.name)
     for rule in sorted(set(new_acks) - set(old_acks)):
         lines.append(f"- cdk-nag finding newly acknowledged: `{rule}`: {new_acks[rule]}")
     for rule in sorted(set(old_acks) - set(new_acks)):
         lines.append(f"- cdk-nag acknowledgment removed: `{rule}`")
     if not lines:
         return []
-    return [f"## {stack}{status}", "", *lines, ""]
+    lines = [line for i, line in enumerate(lines) if line or (i > 0 and lines[i - 1])]  # no double blank lines
+    while lines and lines[-1] == "":
+        lines.pop()
+    return [f"## {review.name}{status}", "", *lines, ""]

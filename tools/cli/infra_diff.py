@@ -3,9 +3,12 @@
     llm-infra-diff origin/main [--output report.md] [-c key=value ...]
 
 Synthesizes the base revision (in a temporary git worktree) and the working tree side by side, with
-the same context, and reports per stack: resources added, removed, changed (with the properties), which
-changes replace resources and what that means here, the price per hour before and after, IAM
-statements added or removed, and cdk-nag acknowledgments added or removed. Needs no AWS access.
+the same context, and reports: a summary (stacks changed, resources replaced, how each endpoint is
+updated, the price per hour and month before and after), then per stack the security-relevant
+changes in words, resources added, removed and changed (by construct path) with every changed value
+as before -> after (secrets masked), which changes replace resources and what that means here, IAM
+statements added or removed as tables, and cdk-nag acknowledgments added or removed. Needs no AWS
+access. Progress and the file written go to standard error.
 Exit codes: 0 report written, 1 a synth failed (its error in the report), 2 usage, 3 report
 written but AWS would reject the change as it stands (e.g. a new instance type for an autoscaled
 variant: the report says how to deploy it in two steps).
@@ -19,6 +22,8 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -76,6 +81,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def progress(message: str) -> None:
+    """A line on standard error: the report itself may go to standard output."""
+    print(f"llm-infra-diff: {message}", file=sys.stderr, flush=True)
+
+
+def _timed(label: str, started: float, job: Callable[..., Assembly], *args: object) -> Assembly:
+    result = job(*args)
+    progress(f"synthesized {label} in {time.monotonic() - started:.0f} s")
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     root = checkout()
@@ -87,15 +103,18 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(tmp)
         try:
             # The two synths are independent processes: run them side by side.
+            progress(f"synthesizing {args.base_ref} and the working tree side by side (10-30 s)...")
+            started = time.monotonic()
             with ThreadPoolExecutor(max_workers=2) as pool:
-                base_job = pool.submit(base_assembly, root, args.base_ref, workdir, args.overrides)
-                head_job = pool.submit(synthesize, root, workdir / "head.out", args.overrides)
+                base_job = pool.submit(_timed, args.base_ref, started, base_assembly, root, args.base_ref, workdir, args.overrides)
+                head_job = pool.submit(_timed, "the working tree", started, synthesize, root, workdir / "head.out", args.overrides)
                 base, head = base_job.result(), head_job.result()
             report, code = render(base, head, args.base_ref), 3 if rejected(base, head) else 0
         except SynthFailed as error:
             report, code = f"# Infrastructure changes against `{args.base_ref}`\n\n**Synth failed**\n\n```\n{error}\n```\n", 1
     if args.output:
         args.output.write_text(report)
+        progress(f"wrote {args.output}")
     else:
         sys.stdout.write(report)
     return code
