@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from blueprint.review.template_changes import ResourceChange, _references, compare, create_only_properties
+from blueprint.review.template_changes import ResourceChange, references, compare, create_only_properties
 
 MODEL, CONFIG, ENDPOINT, ROLE, TOPIC = (
     "AWS::SageMaker::Model",
@@ -145,13 +145,13 @@ def test_a_replacement_of_a_resource_left_without_properties_is_not_blocked():
 
 
 def test_references_in_every_shape():
-    assert _references({"Ref": "A"}) == {"A"}
-    assert _references({"Ref": {"Fn::Sub": "x"}}) == set()
-    assert _references({"Fn::GetAtt": ["B", "Arn"]}) == {"B"}
-    assert _references({"Fn::GetAtt": "C.Outputs.Name"}) == {"C"}
-    assert _references([{"Ref": "A"}, [{"x": {"Ref": "D"}}], "Ref"]) == {"A", "D"}
-    assert _references({"Fn::If": ["cond", {"Ref": "E"}, {"Fn::GetAtt": ["F", "Arn"]}]}) == {"E", "F"}
-    assert _references("Ref") == set() and _references(3) == set()
+    assert references({"Ref": "A"}) == {"A"}
+    assert references({"Ref": {"Fn::Sub": "x"}}) == set()
+    assert references({"Fn::GetAtt": ["B", "Arn"]}) == {"B"}
+    assert references({"Fn::GetAtt": "C.Outputs.Name"}) == {"C"}
+    assert references([{"Ref": "A"}, [{"x": {"Ref": "D"}}], "Ref"]) == {"A", "D"}
+    assert references({"Fn::If": ["cond", {"Ref": "E"}, {"Fn::GetAtt": ["F", "Arn"]}]}) == {"E", "F"}
+    assert references("Ref") == set() and references(3) == set()
 
 
 def test_resources_without_properties_are_compared_and_read_safely():

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from blueprint.config.facts import instance_facts
 from blueprint.review.security import security_notes
-from blueprint.review.template_changes import ResourceChange, _references, compare
+from blueprint.review.template_changes import ResourceChange, references, compare
 from blueprint.review.values import construct_path, value_changes
 from blueprint.review.values import render as render_value
 
@@ -278,7 +278,7 @@ def endpoint_outcomes(review: StackReview) -> list[str]:
         else:
             config = template["Resources"][change.logical_id].get("Properties", {}).get("EndpointConfigName")
             new_fleet = "EndpointConfigName" in change.changed_properties and any(
-                changes.get(r) is not None and (changes[r].replaces or changes[r].kind == "added") for r in _references(config)
+                changes.get(r) is not None and (changes[r].replaces or changes[r].kind == "added") for r in references(config)
             )
             found.append(
                 f"endpoint {label} ({review.name}): updated in place, **blue/green** onto a new fleet (no downtime, both fleets billed during the switch)"
@@ -337,7 +337,7 @@ def _resource_values(review: StackReview, change: ResourceChange) -> list[str]:
     shown = {re.split(r"[.\[]", v.path)[0] for v in values}
     for prop in properties:
         if prop not in shown:
-            readers = sorted(_references(after.get(prop)))
+            readers = sorted(references(after.get(prop)))
             lines.append(
                 f"- `{prop}`: same text, new value: it reads {', '.join(f'`{review.path(r)}`' for r in readers)}, which is replaced"
             )

@@ -76,7 +76,7 @@ def _propagate_replacements(resources: dict, changes: dict[str, ResourceChange])
         for logical_id, resource in resources.items():
             create_only = create_only_properties(resource["Type"])
             for prop, value in resource.get("Properties", {}).items():
-                if not _references(value) & frontier:
+                if not references(value) & frontier:
                     continue
                 change = changes.setdefault(logical_id, ResourceChange(logical_id, resource["Type"], "modified"))
                 if change.kind != "modified":
@@ -91,7 +91,7 @@ def _propagate_replacements(resources: dict, changes: dict[str, ResourceChange])
         frontier = newly
 
 
-def _references(value: object) -> set[str]:
+def references(value: object) -> set[str]:
     found: set[str] = set()
     if isinstance(value, dict):
         if "Ref" in value and isinstance(value["Ref"], str):
@@ -100,8 +100,8 @@ def _references(value: object) -> set[str]:
             target = value["Fn::GetAtt"]
             found.add(target[0] if isinstance(target, list) else str(target).split(".")[0])
         for inner in value.values():
-            found |= _references(inner)
+            found |= references(inner)
     elif isinstance(value, list):
         for inner in value:
-            found |= _references(inner)
+            found |= references(inner)
     return found
