@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from blueprint.review.template_changes import ResourceChange, references, compare, create_only_properties
+from blueprint.review.template_changes import ResourceChange, compare, create_only_properties, references
 
 MODEL, CONFIG, ENDPOINT, ROLE, TOPIC = (
     "AWS::SageMaker::Model",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from blueprint.config.facts import instance_facts
 from blueprint.review.security import security_notes
-from blueprint.review.template_changes import ResourceChange, references, compare
+from blueprint.review.template_changes import ResourceChange, compare, references
 from blueprint.review.values import construct_path, value_changes
 from blueprint.review.values import render as render_value
 
