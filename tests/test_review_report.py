@@ -341,3 +341,80 @@ def test_secrets_in_any_container_of_a_model_are_tracked():
         "Secret `API_KEY` leaves the environment of model `M` (was `{{resolve:ssm:/k}}`)."
     ]
     assert security_notes(model({"MAX_TOTAL_TOKENS": "1"}), model({"MAX_TOTAL_TOKENS": "2"})) == []
+
+
+# --- values: each rule by itself ---------------------------------------------------------------
+
+
+def test_a_secret_named_key_masks_its_literal_wherever_the_value_sits():
+    from blueprint.review import values
+
+    assert values.render(["plain", "text"], "HF_TOKEN") == "[<redacted>, <redacted>]"
+    assert values.render({"HF_TOKEN": "plain", "N": "1"}) == "{HF_TOKEN: <redacted>, N: 1}"
+    assert values.render({"Fn::Join": ["", ["abc", {"Ref": "X"}]]}, "API_KEY") == "<redacted>${X}"
+    assert values.render({"Fn::Sub": "abc"}, "DB_PASSWORD") == "<redacted>"
+    assert values.render({"Fn::Select": [0, ["abc"]]}, "MY_SECRET") == "Select(0, [<redacted>])"
+    assert values.render({"Fn::Join": ["-", [{"Fn::Select": [0, ["abc"]]}]]}, "HF_TOKEN") == "${Select(0, [<redacted>])}"
+    assert values.render(3.5, "HF_TOKEN") == "3.5" and values.render(7) == "7"
+    assert values.render(b"raw", "HF_TOKEN") == "<redacted>" and values.render(b"raw") == "b'raw'"
+    assert values.render("", "HF_TOKEN") == ""  # nothing to hide
+    assert values.render("plain", "MAX_TOTAL_TOKENS") == "plain"
+
+
+def test_scalars_and_intrinsics_read_as_text():
+    from blueprint.review import values
+
+    assert (values.render(True), values.render(False), values.render(None)) == ("true", "false", "null")
+    assert values.render({"Ref": "Bucket"}) == "Ref(Bucket)"
+    assert values.render({"Ref": ["not", "a", "name"]}) == "Ref(not, a, name)"  # not a plain Ref: generic
+    assert values.render({"Fn::GetAtt": "Role.Arn"}) == "Role.Arn"
+    assert values.render({"Fn::Join": "not-a-list"}) == "Join(not-a-list)"
+    assert values.render({"Fn::Join": ["", "parts-not-a-list"]}) == "Join(, parts-not-a-list)"
+    assert values.render({"Fn::Sub": ["${A}-b", {"A": "x"}]}) == "${A}-b"
+    assert values.canonical({"b": 1, "a": [2]}) == '{"a": [2], "b": 1}'
+
+
+def test_value_changes_order_indexes_numerically_and_mask_by_the_leaf_name():
+    from blueprint.review import values
+
+    before = {"Env": {"HF_TOKEN": "old-value", "N": "1"}, "List": [str(i) for i in range(11)]}
+    after = {"Env": {"HF_TOKEN": "new-value", "N": "2"}, "List": [*[str(i) for i in range(10)], "changed"]}
+    after["List"][2] = "two"
+    lines = [c.line() for c in values.value_changes(before, after, ["Env", "List"])]
+    assert lines == [
+        "`Env.HF_TOKEN`: `<redacted>` -> `<redacted>`",
+        "`Env.N`: `1` -> `2`",
+        "`List[2]`: `2` -> `two`",
+        "`List[10]`: `10` -> `changed`",
+    ]
+    assert values.flatten({"A": 1}, "") == {"A": 1}
+
+
+def test_shortening_keeps_what_differs_at_the_limits():
+    from blueprint.review import values
+
+    assert values.shorten("x" * 120) == "x" * 120 and values.shorten("x" * 121) == "x" * 80 + "…" + "x" * 39
+    assert values.shorten_pair("a" * 120, "b" * 120) == ("a" * 120, "b" * 120)  # at the limit: whole
+    same21, same20 = "s" * 21, "s" * 20
+    long_a, long_b = same21 + "a" * 100, same21 + "b" * 100
+    assert values.shorten_pair(long_a, long_b) == ("…" + long_a[11:], "…" + long_b[11:])
+    short_a, short_b = same20 + "a" * 101, same20 + "b" * 101
+    assert values.shorten_pair(short_a, short_b) == (values.shorten(short_a), values.shorten(short_b))  # 20 common: kept
+    tail_a, tail_b = "a" * 100 + same21, "b" * 100 + same21
+    assert values.shorten_pair(tail_a, tail_b) == (values.shorten(tail_a[:-11] + "…"), values.shorten(tail_b[:-11] + "…"))
+    assert values.shorten_pair(None, "x" * 130) == (None, values.shorten("x" * 130))
+    assert values.shorten_pair("x" * 130, None) == (values.shorten("x" * 130), None)
+    assert values._common_prefix("abc", "abcdef") == "abc" and values._common_prefix("abcdef", "abc") == "abc"
+
+
+def test_construct_paths_fall_back_to_the_logical_id():
+    from blueprint.review import values
+
+    template = {"Resources": {"A": {"Metadata": {"aws:cdk:path": "Stack/Group/A/Resource"}}, "B": "not a dict", "C": {}}}
+    assert values.construct_path(template, "A", "Stack") == "Group/A"
+    assert values.construct_path(template, "A") == "Group/A"  # the first segment is the stack's
+    assert [values.construct_path(template, x) for x in ("B", "C", "D")] == ["B", "C", "D"]
+    assert values.construct_path({}, "A") == "A"
+    stage = {"Resources": {"A": {"Metadata": {"aws:cdk:path": "Dev/Llm/A/Resource"}}}}
+    assert values.construct_path(stage, "A", "Dev-Llm") == "A"
+    assert values.construct_path(stage, "A", "Llm") == "Llm/A"  # no leading segments join to it: the first is the stack's
