@@ -418,3 +418,78 @@ def test_construct_paths_fall_back_to_the_logical_id():
     stage = {"Resources": {"A": {"Metadata": {"aws:cdk:path": "Dev/Llm/A/Resource"}}}}
     assert values.construct_path(stage, "A", "Dev-Llm") == "A"
     assert values.construct_path(stage, "A", "Llm") == "Llm/A"  # no leading segments join to it: the first is the stack's
+
+
+# --- security notes: each rule by itself --------------------------------------------------------
+
+
+def _tpl(resources: dict) -> dict:
+    return {"Resources": resources}
+
+
+def test_ingress_rules_are_written_out_with_their_ports_and_sources():
+    from blueprint.review import security
+
+    def text(**rule: object) -> str:
+        return security._ingress_text(rule)
+
+    assert text(IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp="10.0.0.0/8") == "tcp port 443 from 10.0.0.0/8"
+    assert text(IpProtocol="tcp", FromPort=8000, ToPort=8080, CidrIpv6="::/0") == "tcp ports 8000-8080 from ::/0 (**the whole internet**)"
+    assert text(IpProtocol="-1", CidrIp="0.0.0.0/0") == "all protocols all ports from 0.0.0.0/0 (**the whole internet**)"
+    assert text(IpProtocol="-1", FromPort=1, ToPort=2, SourceSecurityGroupId="sg-1") == "all protocols all ports from sg-1"
+    assert text(IpProtocol="udp", SourcePrefixListId="pl-1") == "udp all ports from pl-1"
+    assert text(FromPort=22, ToPort=22) == "? port 22 from ?"
+    assert text(IpProtocol="tcp", FromPort=22, ToPort=22, SourceSecurityGroupId={"Ref": "Group"}) == "tcp port 22 from Ref(Group)"
+
+
+def test_a_new_or_changed_ingress_resource_and_a_group_rule_are_called_out_by_construct_path():
+    from blueprint.review import security
+
+    rule = {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIp": "0.0.0.0/0"}
+    meta = {"Metadata": {"aws:cdk:path": "Stack/Net/Ingress"}}
+    new = _tpl({"I": {"Type": "AWS::EC2::SecurityGroupIngress", "Properties": rule, **meta}})
+    expected = "**New ingress rule** `Net/Ingress`: tcp port 22 from 0.0.0.0/0 (**the whole internet**)."
+    assert security.security_notes(_tpl({}), new, "Stack") == [expected]
+    unchanged = _tpl({"I": {"Type": "AWS::EC2::SecurityGroupIngress", "Properties": dict(rule)}})
+    assert security.security_notes(unchanged, new, "Stack") == []
+    widened = _tpl({"I": {"Type": "AWS::EC2::SecurityGroupIngress", "Properties": {**rule, "CidrIp": "10.0.0.0/8"}}})
+    assert security.security_notes(widened, new, "Stack") == [expected]
+    group = {"Type": "AWS::EC2::SecurityGroup", "Properties": {"SecurityGroupIngress": [rule]}}
+    empty_group = {"Type": "AWS::EC2::SecurityGroup", "Properties": {}}
+    assert security.security_notes(_tpl({"G": empty_group}), _tpl({"G": group})) == [
+        "**New ingress rule** on security group `G`: tcp port 22 from 0.0.0.0/0 (**the whole internet**)."
+    ]
+    assert security.security_notes(_tpl({"G": group}), _tpl({"G": group})) == []
+    assert security.security_notes(_tpl({"G": {"Type": "AWS::EC2::SecurityGroup"}}), _tpl({"G": group}))  # no properties before
+
+
+def test_secrets_keys_and_removed_resources_by_themselves():
+    from blueprint.review import security
+
+    def model(env: dict, **extra: object) -> dict:
+        return {"Type": "AWS::SageMaker::Model", "Properties": {"PrimaryContainer": {"Environment": env}, **extra}}
+
+    ref = "{{resolve:secretsmanager:a:SecretString:::}}"
+    assert security.secret_environment(
+        {"PrimaryContainer": {"Environment": "not a map"}, "Containers": [{"Environment": {"HF_TOKEN": "x"}}]}
+    ) == {"HF_TOKEN": "<redacted>"}
+    assert security.secret_environment({"PrimaryContainer": {}}) == {}
+    assert security.secret_environment({"PrimaryContainer": {"Environment": {"A": ref, "N": "1"}}}) == {"A": ref}
+    notes = security.security_notes(_tpl({"M": model({"HF_TOKEN": "old"})}), _tpl({"M": model({"HF_TOKEN": ref})}))
+    assert notes == [f"Secret `HF_TOKEN` of model `M` changes: `<redacted>` -> `{ref}`."]
+    key = {"Type": "AWS::SageMaker::EndpointConfig", "Properties": {"KmsKeyId": "arn:k1"}}
+    rekeyed = {"Type": "AWS::SageMaker::EndpointConfig", "Properties": {"KmsKeyId": {"Ref": "Key"}}}
+    assert security.security_notes(_tpl({"C": key}), _tpl({"C": rekeyed})) == [
+        "Encryption key of `C` changes: `KmsKeyId` `arn:k1` -> `Ref(Key)`."
+    ]
+    gone = {"Type": "AWS::SageMaker::Model", "Properties": {"EnableNetworkIsolation": True}}
+    assert security.security_notes(_tpl({"M": gone}), _tpl({})) == []  # a removed resource: the change table says so
+    assert security.security_notes(_tpl({"M": {"Type": "AWS::SageMaker::Model"}}), _tpl({"M": model({}, EnableNetworkIsolation=True)})) == [
+        "Network isolation turns **on** for model `M`: the container gets no network access (weights come from S3)."
+    ]
+    path_meta = {"Metadata": {"aws:cdk:path": "S/Old/M"}}
+    assert security.security_notes(
+        _tpl({"M": {**model({}), **path_meta, "Properties": {"KmsKeyId": "k"}}}), _tpl({"M": model({})}), "S"
+    ) == [
+        "Encryption key removed from `M` (`KmsKeyId` was `k`): AWS-managed encryption instead."
+    ]  # named by the new template, which has no path here
