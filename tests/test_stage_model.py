@@ -276,3 +276,24 @@ def test_sizes_are_in_the_largest_whole_unit():
         "12.58 MB",
         "26.00 GB",
     ]
+
+
+def test_a_large_file_left_half_uploaded_resumes_from_its_parts(env, s3, tmp_path):
+    model = make_model(tmp_path / "model", shards=1)  # one 12 MiB shard: three 5 MiB parts
+    shard = model / "model-00001-of-00001.safetensors"
+    key = f"models/acme/tiny/main/{shard.name}"
+    data = shard.read_bytes()
+    # What an interrupted run leaves: an unfinished upload with part 1 right and part 2 of other bytes.
+    upload = s3.create_multipart_upload(Bucket=BUCKET, Key=key, ChecksumAlgorithm="SHA256")["UploadId"]
+    s3.upload_part(Bucket=BUCKET, Key=key, UploadId=upload, PartNumber=1, Body=data[:PART], ChecksumAlgorithm="SHA256")
+    s3.upload_part(Bucket=BUCKET, Key=key, UploadId=upload, PartNumber=2, Body=b"z" * PART, ChecksumAlgorithm="SHA256")
+    result = stage(env, "--source-dir", str(model), "--model-id", "acme/tiny", "--revision", "main")
+    assert result.returncode == 0, result.stderr
+    assert f"resumed {shard.name}: 1 part(s) already uploaded kept" in result.stderr
+    assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == data  # part 2 was sent again
+    manifest = Manifest.from_json(s3.get_object(Bucket=BUCKET, Key=f"models/acme/tiny/main/{MANIFEST_NAME}")["Body"].read().decode())
+    (entry,) = [f for f in manifest.files if f.path == shard.name]
+    assert listing(s3, "models/acme/tiny/main/")[shard.name] == (entry.size, entry.etag)  # the ETag the plan expected
+    assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []  # nothing left behind
+    check = stage(env, "--model-id", "acme/tiny", "--revision", "main", "--check")
+    assert check.returncode == 0, check.stderr

@@ -182,6 +182,8 @@ def test_upload_of_a_large_file_is_multipart_with_the_planned_part_size(s3, tmp_
     listing(s3, {})
     plan = s3_staging.plan(s3, BUCKET, PREFIX, local_directory(tmp_path, repo_id="r", revision="v"), SMALL)
     key = PREFIX + "big.safetensors"
+    # No upload of it left unfinished by an earlier run: a new one.
+    s3.stubber.add_response("list_multipart_uploads", {"Uploads": []}, {"Bucket": BUCKET, "Prefix": key})
     s3.stubber.add_response(
         "create_multipart_upload",
         {"UploadId": "u1", "Bucket": BUCKET, "Key": key},
@@ -193,10 +195,11 @@ def test_upload_of_a_large_file_is_multipart_with_the_planned_part_size(s3, tmp_
             {"ETag": f'"p{number}"'},
             {"Bucket": BUCKET, "Key": key, "UploadId": "u1", "PartNumber": number, "Body": ANY, "ChecksumAlgorithm": "SHA256"},
         )
-    s3.stubber.add_response("complete_multipart_upload", {}, {"Bucket": BUCKET, "Key": key, "UploadId": "u1", "MultipartUpload": ANY})
+    parts = {"Parts": [{"PartNumber": 1, "ETag": '"p1"'}, {"PartNumber": 2, "ETag": '"p2"'}]}
+    s3.stubber.add_response("complete_multipart_upload", {}, {"Bucket": BUCKET, "Key": key, "UploadId": "u1", "MultipartUpload": parts})
     put(s3, PREFIX + MANIFEST_NAME, ANY, ContentType="application/json")
     s3_staging.upload(s3, BUCKET, PREFIX, plan, SMALL)
-    assert plan.files[0][0].etag.endswith("-2")  # the manifest expects the two parts boto3 sent
+    assert plan.files[0][0].etag.endswith("-2")  # the manifest expects the two parts sent
 
 
 def test_an_upload_error_stops_before_the_manifest(s3, tmp_path):

@@ -178,7 +178,15 @@ def run(args: argparse.Namespace) -> int:
     start = time.monotonic()
     progress = None if args.quiet else _progress(staged.bytes_to_upload)
     try:
-        s3_staging.upload(s3, bucket, prefix, staged, transfer, on_bytes=progress.update if progress else (lambda n: None))
+        s3_staging.upload(
+            s3,
+            bucket,
+            prefix,
+            staged,
+            transfer,
+            on_bytes=progress.update if progress else (lambda n: None),
+            on_resumed=lambda path, kept: status(f"resumed {path}: {kept} part(s) already uploaded kept") if kept else None,
+        )
     finally:
         if progress:
             progress.close()

@@ -1,21 +1,24 @@
 """Upload a source to `s3://bucket/prefix`, resumable and idempotent; check and delete a prefix.
 
 What is already there is found by one paginated listing: an object whose size and ETag equal the
-local file's expected ones is skipped. Uploads go through boto3's transfer manager (multipart,
-concurrent, SHA-256 checksums verified by S3). The manifest is written last.
+local file's expected ones is skipped. Small files go through boto3's transfer manager, large ones
+as multipart uploads a later run resumes part by part (resume.py); SHA-256 checksums are verified
+by S3 either way. The manifest is written last.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 from tools.model_staging.errors import CheckFailed, DestinationError
-from tools.model_staging.manifest import MANIFEST_NAME, FileEntry, HashCache, Manifest, TransferSettings, describe_file
+from tools.model_staging.manifest import MANIFEST_NAME, FileEntry, HashCache, Manifest, TransferSettings, describe_file, part_size
+from tools.model_staging.resume import upload_resumable
 from tools.model_staging.sources import Source, weight_files
 
 
@@ -74,9 +77,18 @@ def plan(
 
 
 def upload(
-    s3: Any, bucket: str, prefix: str, staged: Plan, transfer: TransferSettings, on_bytes: Callable[[int], None] = lambda n: None
+    s3: Any,
+    bucket: str,
+    prefix: str,
+    staged: Plan,
+    transfer: TransferSettings,
+    on_bytes: Callable[[int], None] = lambda n: None,
+    on_resumed: Callable[[str, int], None] = lambda path, parts: None,
 ) -> None:
-    """Upload what the plan lists, then the manifest (only once everything else is in place)."""
+    """Upload what the plan lists, then the manifest (only once everything else is in place).
+
+    A multipart file resumes an upload an earlier run left unfinished (`on_resumed` hears how many
+    of its parts were kept)."""
     config = TransferConfig(
         multipart_threshold=transfer.multipart_threshold,
         multipart_chunksize=transfer.multipart_chunksize,
@@ -85,7 +97,12 @@ def upload(
     extra = {"ChecksumAlgorithm": "SHA256"}
     try:
         for entry, path in staged.to_upload:
-            s3.upload_file(path, bucket, prefix + entry.path, ExtraArgs=extra, Config=config, Callback=on_bytes)
+            chunk = part_size(entry.size, transfer)
+            if chunk is None:
+                s3.upload_file(path, bucket, prefix + entry.path, ExtraArgs=extra, Config=config, Callback=on_bytes)
+            else:  # a later run resumes it part by part
+                kept = upload_resumable(s3, bucket, prefix + entry.path, Path(path), chunk, transfer.max_concurrency, on_bytes)
+                on_resumed(entry.path, kept)
         s3.put_object(
             Bucket=bucket,
             Key=prefix + MANIFEST_NAME,
