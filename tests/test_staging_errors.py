@@ -319,3 +319,56 @@ def test_a_file_unchanged_since_the_last_run_is_not_read_again_and_a_changed_one
     cache_file.write_text("{not json")  # a damaged cache costs a re-read, nothing else
     read.clear()
     assert describe_file(weights, "model.safetensors", SMALL, HashCache(cache_file), read.append) == changed and sum(read) == 3000
+
+
+def test_the_newest_unfinished_upload_of_the_key_resumes_keeping_matching_parts(s3, tmp_path):
+    import datetime
+    import hashlib
+
+    from tools.model_staging import resume
+
+    chunk = 8
+    path = tmp_path / "big.bin"
+    path.write_bytes(b"a" * chunk + b"b" * chunk + b"c" * 3)  # parts of 8, 8 and 3 bytes
+    key = PREFIX + "big.bin"
+    day = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    uploads = [
+        {"Key": key, "UploadId": "old", "Initiated": day},
+        {"Key": key, "UploadId": "new", "Initiated": day + datetime.timedelta(hours=1)},
+        {"Key": key + ".other", "UploadId": "x", "Initiated": day + datetime.timedelta(hours=2)},  # another key with this prefix
+    ]
+    s3.stubber.add_response("list_multipart_uploads", {"Uploads": uploads}, {"Bucket": BUCKET, "Prefix": key})
+    md5 = hashlib.md5(b"a" * chunk, usedforsecurity=False).hexdigest()
+    parts = [
+        {"PartNumber": 1, "ETag": f'"{md5}"', "Size": chunk, "ChecksumSHA256": "c1"},  # right: kept
+        {"PartNumber": 2, "ETag": f'"{md5}"', "Size": chunk},  # the first part's bytes where the second's belong: sent again
+        {"PartNumber": 3, "ETag": '"e3"', "Size": 2},  # wrong size: sent again
+    ]
+    s3.stubber.add_response("list_parts", {"Parts": parts}, {"Bucket": BUCKET, "Key": key, "UploadId": "new"})
+    for number, body in ((2, b"b" * chunk), (3, b"ccc")):
+        s3.stubber.add_response(
+            "upload_part",
+            {"ETag": f'"n{number}"', "ChecksumSHA256": f"s{number}"},
+            {"Bucket": BUCKET, "Key": key, "UploadId": "new", "PartNumber": number, "Body": body, "ChecksumAlgorithm": "SHA256"},
+        )
+    completed = {
+        "Parts": [
+            {"PartNumber": 1, "ETag": f'"{md5}"', "ChecksumSHA256": "c1"},
+            {"PartNumber": 2, "ETag": '"n2"', "ChecksumSHA256": "s2"},
+            {"PartNumber": 3, "ETag": '"n3"', "ChecksumSHA256": "s3"},
+        ]
+    }
+    s3.stubber.add_response(
+        "complete_multipart_upload", {}, {"Bucket": BUCKET, "Key": key, "UploadId": "new", "MultipartUpload": completed}
+    )
+    sent: list[int] = []
+    assert resume.upload_resumable(s3, BUCKET, key, path, chunk, 1, sent.append) == 1
+    assert sent == [8, 8, 3]  # every part counts toward the progress, kept or sent
+
+
+def test_no_unfinished_upload_of_the_key_is_none(s3):
+    from tools.model_staging import resume
+
+    key = PREFIX + "big.bin"
+    s3.stubber.add_response("list_multipart_uploads", {"Uploads": [{"Key": key + "x", "UploadId": "x"}]}, {"Bucket": BUCKET, "Prefix": key})
+    assert resume.unfinished_upload(s3, BUCKET, key) is None
