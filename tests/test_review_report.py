@@ -14,6 +14,10 @@ from blueprint.review.values import render as render_value
 from tests.conftest import ROOT
 
 SNAPSHOTS = ROOT / "tests" / "snapshots"
+# Obvious fakes in the shape of a hub token and an AWS access key id (built, so no token-shaped
+# literal sits in the source).
+FAKE_HUB_TOKEN = "hf_" + "FAKE" * 5
+FAKE_ACCESS_KEY = "AKIA" + "FAKE" * 4
 CONFIG, MODEL, POLICY = "LlmEndpointEndpointConfig1EF08A33", "LlmEndpointModelDBBA0AB4", "LlmEndpointExecutionRolePolicy9D6F1522"
 PARTITION_JOIN = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::bucket-", {"Ref": "AWS::AccountId"}, "/*"]]}
 
@@ -59,13 +63,13 @@ def test_intrinsics_and_values_render_readably(value, text):
 def test_secrets_are_masked_but_dynamic_references_stay():
     reference = "{{resolve:secretsmanager:llm-endpoints/huggingface-hub-token:SecretString:::}}"
     assert mask(reference, "HUGGING_FACE_HUB_TOKEN") == reference
-    assert mask("hf_AbCdEfGhIjKlMnOpQrSt") == "<redacted>"
-    assert mask("token=hf_AbCdEfGhIjKlMnOpQrSt;x") == "token=<redacted>;x"
-    assert mask("AKIAABCDEFGHIJKLMNOP") == "<redacted>"
+    assert mask(FAKE_HUB_TOKEN) == "<redacted>"
+    assert mask(f"token={FAKE_HUB_TOKEN};x") == "token=<redacted>;x"
+    assert mask(FAKE_ACCESS_KEY) == "<redacted>"
     assert mask("plain-value", "HF_TOKEN") == "<redacted>"  # a literal under a secret's name
     assert mask("4096", "MAX_TOTAL_TOKENS") == "4096"  # not a secret's name
     assert mask("hf_short") == "hf_short"
-    assert render_value({"Fn::Join": ["", ["Bearer ", "hf_AbCdEfGhIjKlMnOpQrSt"]]}) == "Bearer <redacted>"
+    assert render_value({"Fn::Join": ["", ["Bearer ", FAKE_HUB_TOKEN]]}) == "Bearer <redacted>"
 
 
 def test_nested_properties_flatten_to_dotted_paths():
@@ -178,9 +182,9 @@ def test_switching_to_staged_weights_calls_out_isolation_and_the_token_and_table
 def test_a_literal_token_in_the_environment_is_masked_everywhere():
     old = snapshot("seed")
     new = copy.deepcopy(old)
-    new["Resources"][MODEL]["Properties"]["PrimaryContainer"]["Environment"]["HF_TOKEN"] = "hf_AbCdEfGhIjKlMnOpQrSt"
+    new["Resources"][MODEL]["Properties"]["PrimaryContainer"]["Environment"]["HF_TOKEN"] = FAKE_HUB_TOKEN
     text = "\n".join(report(old, new))
-    assert "hf_AbCdEfGhIjKlMnOpQrSt" not in text
+    assert FAKE_HUB_TOKEN not in text
     assert f"- Secret `HF_TOKEN` **enters** the environment of model `{MODEL}` (`<redacted>`)." in text
     assert "- `PrimaryContainer.Environment.HF_TOKEN`: (unset) -> `<redacted>`" in text
 
