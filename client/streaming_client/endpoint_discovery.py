@@ -230,6 +230,35 @@ def check_component_endpoint(component: dict, target: EndpointTarget) -> None:
         )
 
 
+def add_target_arguments(parser: Any, *, variant_purpose: str = "", action: str = "invoke") -> None:
+    """The flags `connect` reads to find the endpoint: --endpoint-name or --stack, --variant,
+    --engine, --app-name and --component (the smoke test's and the bench's alike).
+
+    `variant_purpose` says what else the CLI does with the deployment's settings; `action` is what
+    it does with the component."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--endpoint-name", help="endpoint to call")
+    where.add_argument("--stack", help="endpoint stack whose EndpointName output to call")
+    engines = "|".join(sorted(ENGINES))
+    parser.add_argument(
+        "--variant",
+        metavar="NAME",
+        help=f"the deployment's name in the app (a variants.<name> key){variant_purpose}; alone, picks the app's stack for it. "
+        f"With --endpoint-name, an engine's name ({engines}) is taken as --engine, as before deployments had names",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=sorted(ENGINES),
+        help="the engine whose request to send (default: the stack's ServingEngine output, else detected from the endpoint's image)",
+    )
+    parser.add_argument("--app-name", default="", help="with --variant alone: the app's app_name setting, if it has one")
+    parser.add_argument(
+        "--component",
+        metavar="NAME",
+        help=f"the inference component to {action} (default: the stack's InferenceComponentName output, else the endpoint's only one)",
+    )
+
+
 def connect(args: Any) -> tuple[Any, EndpointTarget]:
     """The AWS session of a CLI's --profile/--region and the endpoint its --endpoint-name, --stack,
     --variant, --engine and --app-name name (the smoke test's and the bench's common start)."""
@@ -241,9 +270,9 @@ def connect(args: Any) -> tuple[Any, EndpointTarget]:
         endpoint_name=args.endpoint_name,
         stack=args.stack,
         variant=args.variant,
-        engine=getattr(args, "engine", None),
+        engine=args.engine,
         app_name=args.app_name,
-        component=getattr(args, "component", None),
+        component=args.component,
     )
     return session, target
 

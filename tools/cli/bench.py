@@ -76,26 +76,8 @@ class _Defaults(argparse.HelpFormatter):
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=_Defaults)
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--endpoint-name")
-    where.add_argument("--stack")
-    parser.add_argument(
-        "--variant",
-        metavar="NAME",
-        help="the deployment's name in the app (a variants.<name> key), whose settings the bound assumes; alone, picks the "
-        "app's stack for it (default: the stack's ServingVariant output). With --endpoint-name, an engine's name "
-        f"({'|'.join(sorted(ENGINES))}) is also taken as --engine, as before deployments had names",
-    )
-    parser.add_argument(
-        "--engine",
-        choices=sorted(ENGINES),
-        help="the engine whose request to send (default: the stack's ServingEngine output, else detected from the endpoint's image)",
-    )
-    parser.add_argument("--app-name", default="", help="without --endpoint-name or --stack: the app's app_name setting, if it has one")
-    parser.add_argument(
-        "--component",
-        metavar="NAME",
-        help="the inference component to load (default: the stack's InferenceComponentName output, else the endpoint's only one)",
+    endpoint_discovery.add_target_arguments(
+        parser, variant_purpose=", whose settings the bound assumes (default: the stack's ServingVariant output)", action="load"
     )
     parser.add_argument(
         "--cold-start",

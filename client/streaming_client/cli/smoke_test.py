@@ -50,32 +50,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1]
     )
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--endpoint-name", help="endpoint to call")
-    where.add_argument("--stack", help="endpoint stack whose EndpointName output to call")
-    engines = "|".join(sorted(ENGINES))
-    parser.add_argument(
-        "--variant",
-        metavar="NAME",
-        help="the deployment's name in the app (a variants.<name> key); alone, picks the app's stack for it. With "
-        f"--endpoint-name, an engine's name ({engines}) is taken as --engine, as before deployments had names",
-    )
-    parser.add_argument(
-        "--engine",
-        choices=sorted(ENGINES),
-        help="the engine whose request to send (default: the stack's ServingEngine output, else detected from the endpoint's image)",
-    )
+    endpoint_discovery.add_target_arguments(parser)
     parser.add_argument(
         "--api",
         choices=APIS,
         help="request format (default: the engine's): generate (the recipe's TGI and LMI requests) or chat (the OpenAI chat "
         "API of vLLM, SGLang and LMI's Messages API; the server applies the model's chat template)",
-    )
-    parser.add_argument("--app-name", default="", help="with --variant alone: the app's app_name setting, if it has one")
-    parser.add_argument(
-        "--component",
-        metavar="NAME",
-        help="the inference component to invoke (default: the stack's InferenceComponentName output, else the endpoint's only one)",
     )
     parser.add_argument(
         "--wait",
