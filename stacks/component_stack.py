@@ -75,7 +75,6 @@ class LlmComponentStack(cdk.Stack):
                 resource_arns=[endpoint_arn, self.component.component.ref],
                 what=f"the inference component {self.component_name} of {endpoint_name}",
             )
-            cdk.CfnOutput(self, "InvokeRoleArn", value=self.invoke_access.role.role_arn, description="Assume it to invoke this component")
         if smoke_test is not None:
             self.smoke_test_role = SmokeTestRole(
                 self,

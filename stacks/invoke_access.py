@@ -3,6 +3,7 @@ to invoke one endpoint (and its inference component)."""
 
 from __future__ import annotations
 
+import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -24,3 +25,5 @@ class InvokeAccess(Construct):
             description=f"Invoke {what}, streamed or not",
             statements=[iam.PolicyStatement(sid="InvokeTheEndpoint", actions=INVOKE_ACTIONS, resources=resource_arns)],
         )
+        # A stack output (its id at the stack's level): what the principals are told to assume.
+        cdk.CfnOutput(cdk.Stack.of(self), "InvokeRoleArn", value=self.role.role_arn, description=f"Assume it to invoke {what}")

@@ -100,7 +100,6 @@ class LlmEndpointStack(cdk.Stack):
                 resource_arns=[self.endpoint.endpoint.ref],
                 what=f"the LLM endpoint {endpoint_name}",
             )
-            cdk.CfnOutput(self, "InvokeRoleArn", value=self.invoke_access.role.role_arn, description="Assume it to invoke this endpoint")
         if not instance.nvme_instance_storage and not settings.kms_key_arn:
             cdk.Annotations.of(self.endpoint.endpoint_config).add_warning_v2(
                 "llm:VolumeKey",
