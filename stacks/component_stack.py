@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
-from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from blueprint.config.facts import known_instance
 from blueprint.config.settings import AppConfig
-from blueprint.engines.registry import ENGINES
 from blueprint.hosting import copy_requirements
-from blueprint.images.image_catalog import known_image
 from stacks.endpoint_network import EndpointNetwork
 from stacks.inference_component import ComponentScaling, LlmInferenceComponent
 from stacks.invoke_access import InvokeAccess
-from stacks.llm_endpoint_stack import add_serving_outputs, default_endpoint_name
-from stacks.model_bucket_stack import model_bucket_name
+from stacks.llm_endpoint_stack import add_serving_outputs, default_endpoint_name, deployment_container
 from stacks.smoke_test_access import SmokeTestAccess, SmokeTestRole
 
 HOSTING_OUTPUT = "inference-component"
@@ -40,12 +36,8 @@ class LlmComponentStack(cdk.Stack):
         settings = config.variants[variant]
         host = config.shared_endpoints[settings.component.endpoint]
         self.engine = settings.engine
-        prefix = config.weights_s3_prefix(settings.model)
-        model_bucket = s3.Bucket.from_bucket_name(self, "ModelBucket", model_bucket_name(self, config.bucket_name_prefix()))
         instance = known_instance(host.instance_type)
-        container = ENGINES[settings.engine].container_spec(
-            settings, known_image(settings.image.framework, settings.image.version), instance, f"s3://{model_bucket.bucket_name}/{prefix}"
-        )
+        container, model_bucket, prefix = deployment_container(self, config, settings, instance)
         # Named here (CloudFormation returns no name for a component): scaling, alarms and clients name it.
         self.component_name = default_endpoint_name(self.stack_name)
         self.component = LlmInferenceComponent(

@@ -9,8 +9,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from blueprint.config.facts import known_instance
-from blueprint.config.settings import AppConfig
+from blueprint.config.facts import InstanceFacts, known_instance
+from blueprint.config.settings import AppConfig, VariantSettings
+from blueprint.engines.container_spec import ContainerSpec
 from blueprint.engines.registry import ENGINES
 from blueprint.images.image_catalog import known_image
 from blueprint.networking import in_vpc
@@ -38,6 +39,18 @@ def add_serving_outputs(stack: cdk.Stack, variant: str, engine: str) -> None:
     cdk.CfnOutput(stack, "Region", value=stack.region)
 
 
+def deployment_container(
+    stack: cdk.Stack, config: AppConfig, settings: VariantSettings, instance: InstanceFacts
+) -> tuple[ContainerSpec, s3.IBucket, str]:
+    """A deployment's container as its engine builds it for `instance`, the model bucket (by name)
+    and the prefix of its staged weights: what a dedicated endpoint and a component both start from."""
+    prefix = config.weights_s3_prefix(settings.model)
+    model_bucket = s3.Bucket.from_bucket_name(stack, "ModelBucket", model_bucket_name(stack, config.bucket_name_prefix()))
+    image = known_image(settings.image.framework, settings.image.version)
+    container = ENGINES[settings.engine].container_spec(settings, image, instance, f"s3://{model_bucket.bucket_name}/{prefix}")
+    return container, model_bucket, prefix
+
+
 class LlmEndpointStack(cdk.Stack):
     """Serves deployment `variant` (a `variants.<name>` key) of `config`; can be destroyed and recreated freely."""
 
@@ -46,17 +59,9 @@ class LlmEndpointStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, id, **kwargs)
         settings = config.variants[variant]
-        engine = ENGINES[settings.engine]
         self.engine = settings.engine
-        prefix = config.weights_s3_prefix(settings.model)
-        model_bucket = s3.Bucket.from_bucket_name(self, "ModelBucket", model_bucket_name(self, config.bucket_name_prefix()))
         instance = known_instance(settings.instance_type)
-        container = engine.container_spec(
-            settings,
-            known_image(settings.image.framework, settings.image.version),
-            instance,
-            f"s3://{model_bucket.bucket_name}/{prefix}",
-        )
+        container, model_bucket, prefix = deployment_container(self, config, settings, instance)
         kms_key = kms.Key.from_key_arn(self, "VolumeKey", settings.kms_key_arn) if settings.kms_key_arn else None
         # A name known at synth: alarms (and the rollback that watches them) can name the endpoint
         # without a reference cycle, and updates keep the name clients call.
