@@ -32,12 +32,16 @@ class CopyRequirements:
     cpu_cores: float | None
 
 
+def engine_gpus(name: str, variant: VariantSettings, instance: InstanceFacts) -> int:
+    """The GPUs deployment `name`'s engine shards one copy over (its tensor parallel degree)."""
+    return ENGINES[variant.engine].serving_limits(f"variants.{name}", variant, instance, model_facts(variant.model)).gpus_used
+
+
 def copy_requirements(name: str, variant: VariantSettings, instance: InstanceFacts) -> CopyRequirements:
     """Deployment `name`'s reservation per copy on `instance`: the settings, or the engine's GPUs and
     their share of the host's memory."""
     component = variant.component
-    engine_gpus = ENGINES[variant.engine].serving_limits(f"variants.{name}", variant, instance, model_facts(variant.model)).gpus_used
-    accelerators = component.accelerators_per_copy or engine_gpus
+    accelerators = component.accelerators_per_copy or engine_gpus(name, variant, instance)
     memory = component.memory_per_copy_mib
     if memory is None:
         memory = math.floor(instance.memory_gib * 1024 * accelerators / instance.gpus * DEFAULT_MEMORY_SHARE)
@@ -102,14 +106,14 @@ def _check_component(path: str, name: str, variant: VariantSettings, config: App
     instance = instance_facts(host.instance_type)
     if instance is None or not instance.gpus:
         return problems  # reported with the shared endpoint
-    engine_gpus = ENGINES[variant.engine].serving_limits(path, variant, instance, model_facts(variant.model)).gpus_used
+    degree = engine_gpus(name, variant, instance)
     accelerators = component.accelerators_per_copy
-    if accelerators is not None and accelerators != engine_gpus:
+    if accelerators is not None and accelerators != degree:
         problems.append(
             Problem(
                 f"{where}.accelerators_per_copy",
                 accelerators,
-                f"must equal the GPUs the {variant.engine} engine shards over ({engine_gpus}, its tensor parallel degree): a copy sees only its own GPUs",
+                f"must equal the GPUs the {variant.engine} engine shards over ({degree}, its tensor parallel degree): a copy sees only its own GPUs",
             )
         )
     requirements = copy_requirements(name, variant, instance)
