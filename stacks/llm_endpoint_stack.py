@@ -39,6 +39,17 @@ def add_serving_outputs(stack: cdk.Stack, variant: str, engine: str) -> None:
     cdk.CfnOutput(stack, "Region", value=stack.region)
 
 
+def acknowledge_instance_storage(endpoint_config: Construct, instance: InstanceFacts) -> None:
+    """On NVMe families, HIPAA's volume-key rule has nothing to protect: say why, for the reviewer."""
+    if instance.nvme_instance_storage:
+        acknowledge(
+            endpoint_config,
+            "HIPAA.Security-SageMakerEndpointConfigurationKMSKeyConfigured",
+            f"{instance.name} serves from NVMe instance storage, which a hardware module on the instance encrypts; "
+            "SageMaker's KmsKeyId does not encrypt instance local storage (docs/aws-contract.md, EndpointConfig KmsKeyId).",
+        )
+
+
 def deployment_container(
     stack: cdk.Stack, config: AppConfig, settings: VariantSettings, instance: InstanceFacts
 ) -> tuple[ContainerSpec, s3.IBucket, str]:
@@ -117,13 +128,7 @@ class LlmEndpointStack(cdk.Stack):
                 "llm:HostImage",
                 f"{container.image.tag} needs CUDA {cuda[0]}.{cuda[1]}; set variants.{variant}.inference_ami_version to a host image whose driver supports it",
             )
-        if instance.nvme_instance_storage:
-            acknowledge(
-                self.endpoint.endpoint_config,
-                "HIPAA.Security-SageMakerEndpointConfigurationKMSKeyConfigured",
-                f"{settings.instance_type} serves from NVMe instance storage, which a hardware module on the instance encrypts; "
-                "SageMaker's KmsKeyId does not encrypt instance local storage (docs/aws-contract.md, EndpointConfig KmsKeyId).",
-            )
+        acknowledge_instance_storage(self.endpoint.endpoint_config, instance)
         if settings.autoscaling.enabled:
             self.scaling = EndpointScaling(
                 self, "Scaling", endpoint_name=endpoint_name, variant_name=settings.variant_name, settings=settings.autoscaling

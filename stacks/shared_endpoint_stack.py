@@ -10,8 +10,7 @@ from blueprint.config.settings import AppConfig
 from blueprint.networking import in_vpc
 from stacks.endpoint_network import EndpointNetwork
 from stacks.inference_component import SharedEndpoint
-from stacks.llm_endpoint_stack import default_endpoint_name
-from stacks.nag import acknowledge
+from stacks.llm_endpoint_stack import acknowledge_instance_storage, default_endpoint_name
 
 
 class SharedEndpointStack(cdk.Stack):
@@ -24,14 +23,7 @@ class SharedEndpointStack(cdk.Stack):
         self.endpoint_name = settings.endpoint_name or default_endpoint_name(self.stack_name)
         self.network = EndpointNetwork(self, "Network", settings=settings.network) if in_vpc(settings.network) else None
         self.shared = SharedEndpoint(self, "SharedEndpoint", settings=settings, endpoint_name=self.endpoint_name, network=self.network)
-        instance = known_instance(settings.instance_type)
-        if instance.nvme_instance_storage:
-            acknowledge(
-                self.shared.endpoint_config,
-                "HIPAA.Security-SageMakerEndpointConfigurationKMSKeyConfigured",
-                f"{settings.instance_type} serves from NVMe instance storage, which a hardware module on the instance encrypts; "
-                "SageMaker's KmsKeyId does not encrypt instance local storage (docs/aws-contract.md, EndpointConfig KmsKeyId).",
-            )
+        acknowledge_instance_storage(self.shared.endpoint_config, known_instance(settings.instance_type))
         self.variant_name = settings.variant_name
         cdk.CfnOutput(self, "EndpointName", value=self.shared.endpoint.attr_endpoint_name)
         cdk.CfnOutput(self, "InstanceType", value=settings.instance_type)
