@@ -5,6 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
+# Each pytest worker imports every test module to collect it, rewriting its asserts: with bytecode
+# caching off (PYTHONDONTWRITEBYTECODE, set on some machines) that is ~4 s a worker on every run.
+# The caches go to __pycache__ folders, which git ignores.
+unset PYTHONDONTWRITEBYTECODE
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/lint-imports --no-cache   # the layers (pyproject.toml, docs/architecture.md)

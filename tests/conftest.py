@@ -101,9 +101,17 @@ class BuiltApp:
         return self.app.synth()
 
 
-def build_app(tmp_path: Path, checks: bool = True, hipaa: bool = True, **context: object) -> BuiltApp:
-    """The app of app.py with cdk.json context plus `context` overrides (dotted keys)."""
-    app = cdk.App(context={**CDK_JSON_CONTEXT, **context}, outdir=str(tmp_path))
+def build_app(tmp_path: Path, checks: bool = True, hipaa: bool = True, cfn_validation: bool = False, **context: object) -> BuiltApp:
+    """The app of app.py with cdk.json context plus `context` overrides (dotted keys).
+
+    `cfn_validation`: run aws-cdk-lib's built-in CloudFormation template validation at synth, as
+    `cdk synth` does (a WASM engine: ~3 s to start in each process, then ~0.15 s a template, two
+    fifths of the suite's CDK time when every app ran it). It runs where the templates are the
+    subject: every profile's app (the session apps below, tests/test_checks.py's profiles, the
+    pipeline) and every real `cdk synth`/`cdk deploy`; apps a test builds to look at one construct
+    or one setting skip it, as `cdk synth --no-validation` would. cdk-nag runs either way.
+    """
+    app = cdk.App(context={**CDK_JSON_CONTEXT, **context}, outdir=str(tmp_path), builtin_cloud_formation_validation=cfn_validation)
     config = load_config(app.node.get_all_context())
     composed = compose(app, config)
     pipeline = add_pipeline(app, config)
@@ -135,35 +143,35 @@ def botocore_models_read_once():
 
 @pytest.fixture(scope="session")
 def seed_app(tmp_path_factory: pytest.TempPathFactory) -> BuiltApp:
-    return build_app(tmp_path_factory.mktemp("seed"))
+    return build_app(tmp_path_factory.mktemp("seed"), cfn_validation=True)
 
 
 @pytest.fixture(scope="session")
 def current_app(tmp_path_factory: pytest.TempPathFactory) -> BuiltApp:
     """The current profile: Qwen3-14B on vLLM and SGLang."""
-    return build_app(tmp_path_factory.mktemp("current"), profile="current")
+    return build_app(tmp_path_factory.mktemp("current"), cfn_validation=True, profile="current")
 
 
 @pytest.fixture(scope="session")
 def llama2_current_app(tmp_path_factory: pytest.TempPathFactory) -> BuiltApp:
     """The seed's model on current TGI and LMI images."""
-    return build_app(tmp_path_factory.mktemp("llama2-current"), profile="llama2-13b-current")
+    return build_app(tmp_path_factory.mktemp("llama2-current"), cfn_validation=True, profile="llama2-13b-current")
 
 
 @pytest.fixture(scope="session")
 def packed_app(tmp_path_factory: pytest.TempPathFactory) -> BuiltApp:
     """Two models as inference components of one shared endpoint, scaling to zero."""
-    return build_app(tmp_path_factory.mktemp("packed"), profile="qwen3-packed")
+    return build_app(tmp_path_factory.mktemp("packed"), cfn_validation=True, profile="qwen3-packed")
 
 
 @pytest.fixture(scope="session")
 def staged_app(tmp_path_factory: pytest.TempPathFactory) -> BuiltApp:
-    return build_app(tmp_path_factory.mktemp("staged"), profile="llama2-13b-staged")
+    return build_app(tmp_path_factory.mktemp("staged"), cfn_validation=True, profile="llama2-13b-staged")
 
 
 @pytest.fixture(scope="session")
 def us_east_1_app(tmp_path_factory: pytest.TempPathFactory) -> BuiltApp:
-    return build_app(tmp_path_factory.mktemp("us-east-1"), account="111122223333", region="us-east-1")
+    return build_app(tmp_path_factory.mktemp("us-east-1"), cfn_validation=True, account="111122223333", region="us-east-1")
 
 
 PIPELINE_ACCOUNT, DEV_ACCOUNT, PROD_ACCOUNT = "111111111111", "222222222222", "333333333333"
@@ -197,11 +205,11 @@ PIPELINE_CONTEXT = {
 }
 
 
-def build_pipeline_app(tmp_path: Path, **context: object) -> BuiltApp:
+def build_pipeline_app(tmp_path: Path, cfn_validation: bool = False, **context: object) -> BuiltApp:
     """The app with the pipeline (PIPELINE_CONTEXT plus `context`), synthesized: AwsSolutions over
     everything (what `cdk synth` runs), HIPAA over the stages' stacks as over the workstation
     stacks; a finding raises."""
-    built = build_app(tmp_path, checks=False, **{**PIPELINE_CONTEXT, **context})
+    built = build_app(tmp_path, checks=False, cfn_validation=cfn_validation, **{**PIPELINE_CONTEXT, **context})
     add_checks(built.app)
     for stage in built.pipeline.stages.values():
         add_checks(stage, hipaa=True)
@@ -212,7 +220,7 @@ def build_pipeline_app(tmp_path: Path, **context: object) -> BuiltApp:
 @pytest.fixture(scope="session")
 def pipeline_app(tmp_path_factory: pytest.TempPathFactory) -> BuiltApp:
     """The app with the pipeline, synthesized once for the session."""
-    return build_pipeline_app(tmp_path_factory.mktemp("pipeline"))
+    return build_pipeline_app(tmp_path_factory.mktemp("pipeline"), cfn_validation=True)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""cdk-nag (AwsSolutions + HIPAA) and cfn-lint over every synthesized template, every profile."""
+"""cdk-nag (AwsSolutions + HIPAA), CloudFormation's built-in validation, cfn-lint and checkov over
+every synthesized template, every profile."""
 
 from __future__ import annotations
 
@@ -10,9 +11,6 @@ from pathlib import Path
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
-from cfnlint.config import ConfigMixIn
-from cfnlint.decode import decode_str
-from cfnlint.runner import Runner
 
 from tests.conftest import ROOT, build_app
 from tests.test_networking import PRIVATE
@@ -58,7 +56,7 @@ def profile_assemblies(request, tmp_path_factory) -> dict[str, cdk.cx_api.CloudA
     def built(name: str, context: dict):
         if name in SESSION_APPS:
             return request.getfixturevalue(SESSION_APPS[name])
-        return build_app(tmp_path_factory.mktemp(name), **context)
+        return build_app(tmp_path_factory.mktemp(name), cfn_validation=True, **context)
 
     return {name: built(name, context).synth() for name, context in PROFILE_CONTEXTS.items()}
 
@@ -87,12 +85,17 @@ def lint_template(template: dict) -> list:
     What `cfnlint.api.lint` does, with one Runner for every template (as `cfn-lint a.json b.json`
     runs): loading the rules again for each template cost 0.7 s each.
     """
+    from cfnlint.decode import decode_str  # here, not at import: every worker imports this module to collect it
+
     decoded, errors = decode_str(json.dumps(template))
     return errors or list(_linter().validate_template(decoded))
 
 
 @functools.cache
-def _linter() -> Runner:
+def _linter():  # -> cfnlint.runner.Runner
+    from cfnlint.config import ConfigMixIn
+    from cfnlint.runner import Runner
+
     return Runner(ConfigMixIn(regions=["us-east-1", "eu-west-1"]))
 
 
@@ -104,6 +107,26 @@ def test_nag_fails_the_synth_on_an_unacknowledged_wildcard(tmp_path):
     )
     with pytest.raises(Exception, match="AwsSolutions-IAM5"):
         built.synth()
+
+
+def test_cloudformation_validation_fails_the_synth_on_an_out_of_range_value(tmp_path):
+    # The profiles' apps run aws-cdk-lib's built-in validation (as `cdk synth` does), and cdk.json's
+    # @aws-cdk/core:validateAgainstDefaultRules makes its findings errors: a value past the
+    # resource schema's maximum, set beneath our own settings' checks, must stop the synth.
+    built = build_app(tmp_path, cfn_validation=True)
+    config = built.composed.endpoint_stacks["tgi"].node.find_child("LlmEndpoint").node.find_child("EndpointConfig")
+    config.add_property_override("ProductionVariants.0.ContainerStartupHealthCheckTimeoutInSeconds", 7200)
+    with pytest.raises(Exception, match="ValidationFailed"):
+        built.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    found = [
+        (r["pluginName"], v["severity"], c["constructPath"], c["cloudFormationResource"]["propertyPaths"])
+        for r in report["pluginReports"]
+        for v in r["violations"]
+        for c in v["violatingConstructs"]
+    ]
+    path = "Properties.ProductionVariants.0.ContainerStartupHealthCheckTimeoutInSeconds"
+    assert found == [("CloudFormation Validate", "error", "LlmEndpointTgi/LlmEndpoint/EndpointConfig", [path])]
 
 
 def test_nag_fails_a_non_nvme_endpoint_without_kms_key(tmp_path):
