@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -312,55 +313,89 @@ def test_every_finding_is_acknowledged_with_a_reason(built):
     assert ("/LlmDeliveryPipeline/Pipeline/Pipeline/ArtifactsBucket", "AwsSolutions-S1") in acknowledged
 
 
-@pytest.mark.parametrize(
-    ("role", "statement", "finding"),
-    [
-        # The bootstrap-role grant without its tag condition: any role of the pipeline account.
-        (
-            "runner",
-            iam.PolicyStatement(actions=["sts:AssumeRole"], resources=["arn:*:iam::111111111111:role/*"]),
-            r"Resource::arn:\*:iam::111111111111:role/\*",
-        ),
-        # Reading every CodeBuild log group (the reviewed kind only writes its own projects' groups).
-        (
-            "runner",
-            iam.PolicyStatement(
-                actions=["logs:GetLogEvents"], resources=["arn:aws:logs:us-east-1:111111111111:log-group:/aws/codebuild/*"]
-            ),
-            r"Resource::arn:aws:logs:us-east-1:111111111111:log-group:/aws/codebuild/\*",
-        ),
-        # The artifact buckets' S3 families on another bucket, in a policy whose generated statements use them.
-        (
-            "runner",
-            iam.PolicyStatement(actions=["s3:GetObject*"], resources=["arn:aws:s3:::someone-elses-bucket/data"]),
-            r"Action::s3:GetObject\*",
-        ),
-        (
-            "pipeline",
-            iam.PolicyStatement(actions=["s3:DeleteObject*"], resources=["arn:aws:s3:::someone-elses-bucket/*"]),
-            r"Action::s3:DeleteObject\*",
-        ),
-        # KMS families on every key from a role that is not the pipeline's own.
-        ("runner", iam.PolicyStatement(actions=["kms:GenerateDataKey*"], resources=["*"]), r"Action::kms:GenerateDataKey\*"),
-        # A broader action on the artifact bucket than the reviewed families.
-        ("pipeline", iam.PolicyStatement(actions=["s3:*"], resources=["arn:aws:s3:::x/*"]), r"Action::s3:\*"),
-    ],
+# Wildcards added to a generated policy before its findings are reviewed: the review must tell each
+# from CDK Pipelines' own grants. (role, statement, the finding it must raise): each finding id comes
+# from its own statement only, so one synth carrying all of them reports each one or fails the test.
+ADDED_WILDCARDS = [
+    # The bootstrap-role grant without its tag condition: any role of the pipeline account.
+    (
+        "runner",
+        iam.PolicyStatement(actions=["sts:AssumeRole"], resources=["arn:*:iam::111111111111:role/*"]),
+        r"Resource::arn:\*:iam::111111111111:role/\*",
+    ),
+    # Reading every CodeBuild log group (the reviewed kind only writes its own projects' groups).
+    (
+        "runner",
+        iam.PolicyStatement(actions=["logs:GetLogEvents"], resources=["arn:aws:logs:us-east-1:111111111111:log-group:/aws/codebuild/*"]),
+        r"Resource::arn:aws:logs:us-east-1:111111111111:log-group:/aws/codebuild/\*",
+    ),
+    # The artifact buckets' S3 families on another bucket, in a policy whose generated statements use them.
+    (
+        "runner",
+        iam.PolicyStatement(actions=["s3:GetObject*"], resources=["arn:aws:s3:::someone-elses-bucket/data"]),
+        r"Action::s3:GetObject\*",
+    ),
+    (
+        "pipeline",
+        iam.PolicyStatement(actions=["s3:DeleteObject*"], resources=["arn:aws:s3:::someone-elses-bucket/*"]),
+        r"Action::s3:DeleteObject\*",
+    ),
+    # KMS families on every key from a role that is not the pipeline's own.
+    ("runner", iam.PolicyStatement(actions=["kms:GenerateDataKey*"], resources=["*"]), r"Action::kms:GenerateDataKey\*"),
+    # A broader action on the artifact bucket than the reviewed families.
+    ("pipeline", iam.PolicyStatement(actions=["s3:*"], resources=["arn:aws:s3:::x/*"]), r"Action::s3:\*"),
+]
+# The policy each role's added statement lands in, as the finding names it.
+ADDED_WILDCARD_POLICIES = {
+    "runner": "LlmDeliveryPipeline/SmokeTestRunner/DefaultPolicy/Resource",
+    "pipeline": "LlmDeliveryPipeline/Pipeline/Pipeline/Role/DefaultPolicy/Resource",
+}
+# A wildcard nobody reviewed in a stage stack's policy (outside the pipeline stack's review).
+STAGE_WILDCARD = iam.PolicyStatement(
+    actions=["sagemaker:InvokeEndpoint"], resources=["arn:aws:sagemaker:eu-west-1:333333333333:endpoint/*"]
 )
-def test_a_wildcard_added_to_a_generated_policy_before_review_still_fails_the_synth(tmp_path, monkeypatch, role, statement, finding):
-    # Added before the findings are reviewed: the review must tell it from CDK Pipelines' own grants.
+STAGE_WILDCARD_FINDING = r"AwsSolutions-IAM5\[Resource::arn:aws:sagemaker:eu-west-1:333333333333:endpoint/\*\]"
+
+
+@pytest.fixture(scope="module")
+def unreviewed_wildcards_synth_error(tmp_path_factory) -> str:
+    """The synth error of one pipeline app carrying every wildcard above, those added to generated
+    policies before the review and the stage stack's (a pipeline app's build and synth cost seconds)."""
     import stacks.delivery_pipeline_stack as module
 
     review = module.acknowledge_pipeline_findings
 
     def add_then_review(stack, pipeline, **kwargs):
-        target = stack.smoke_test_runner if role == "runner" else pipeline.pipeline.role
-        target.add_to_principal_policy(statement)
+        for role, statement, _ in ADDED_WILDCARDS:
+            target = stack.smoke_test_runner if role == "runner" else pipeline.pipeline.role
+            target.add_to_principal_policy(statement)
         review(stack, pipeline, **kwargs)
 
-    monkeypatch.setattr(module, "acknowledge_pipeline_findings", add_then_review)
-    built = build_app(tmp_path, hipaa=False, **PIPELINE_CONTEXT)
-    with pytest.raises(Exception, match=rf"AwsSolutions-IAM5\[{finding}\]"):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(module, "acknowledge_pipeline_findings", add_then_review)
+        built = build_app(tmp_path_factory.mktemp("unreviewed-wildcards"), hipaa=False, **PIPELINE_CONTEXT)
+    built.pipeline.stages["prod"].composed.endpoint_stacks["lmi"].smoke_test_role.policy.add_statements(STAGE_WILDCARD)
+    with pytest.raises(Exception) as error:
         built.synth()
+    return str(error.value)
+
+
+def reported_findings(message: str) -> set[tuple[str, str]]:
+    """(construct path, finding id) of each finding in a failed synth's validation report."""
+    return set(re.findall(r"^\s+(\S+) \S+\n\s+Acknowledge with '[^:]+::([^']+)'$", message, flags=re.MULTILINE))
+
+
+@pytest.mark.parametrize(("role", "statement", "finding"), ADDED_WILDCARDS)
+def test_a_wildcard_added_to_a_generated_policy_before_review_still_fails_the_synth(
+    unreviewed_wildcards_synth_error, role, statement, finding
+):
+    # Added before the findings are reviewed: the review must tell it from CDK Pipelines' own grants.
+    assert re.search(rf"AwsSolutions-IAM5\[{finding}\]", unreviewed_wildcards_synth_error)
+    # Reported on the policy it was added to (so it is this statement's finding, not another's).
+    assert any(
+        path == ADDED_WILDCARD_POLICIES[role] and re.fullmatch(rf"AwsSolutions-IAM5\[{finding}\]", found)
+        for path, found in reported_findings(unreviewed_wildcards_synth_error)
+    )
 
 
 def test_smoke_tests_run_as_the_runner_role_with_container_credentials(pipeline):
@@ -377,13 +412,8 @@ def test_smoke_tests_run_as_the_runner_role_with_container_credentials(pipeline)
     assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": PIPELINE_ACCOUNT}}
 
 
-def test_an_unreviewed_wildcard_in_a_stage_stack_fails_the_synth(tmp_path):
-    built = build_app(tmp_path, hipaa=False, **PIPELINE_CONTEXT)
-    built.pipeline.stages["prod"].composed.endpoint_stacks["lmi"].smoke_test_role.policy.add_statements(
-        iam.PolicyStatement(actions=["sagemaker:InvokeEndpoint"], resources=["arn:aws:sagemaker:eu-west-1:333333333333:endpoint/*"])
-    )
-    with pytest.raises(Exception, match=r"AwsSolutions-IAM5\[Resource::arn:aws:sagemaker:eu-west-1:333333333333:endpoint/\*\]"):
-        built.synth()
+def test_an_unreviewed_wildcard_in_a_stage_stack_fails_the_synth(unreviewed_wildcards_synth_error):
+    assert re.search(STAGE_WILDCARD_FINDING, unreviewed_wildcards_synth_error)
 
 
 def test_no_pipeline_unless_enabled(seed_app):

@@ -93,18 +93,29 @@ def assert_only_this_accounts_alarms(condition: dict) -> None:
     }
 
 
-def test_a_given_alarm_topic_is_used_as_is(tmp_path):
-    arn = "arn:aws:sns:us-east-1:111122223333:ops-alerts"
-    given = build_app(tmp_path, checks=False, **{"variants.tgi.alarms.topic_arn": arn}).template("tgi")
+GIVEN_TOPIC = "arn:aws:sns:us-east-1:111122223333:ops-alerts"
+
+
+@pytest.fixture(scope="module")
+def given_topic_and_thresholds(tmp_path_factory):
+    """TGI's alarms with a given topic and their own thresholds: independent settings, one app."""
+    context = {
+        "variants.tgi.alarms.topic_arn": GIVEN_TOPIC,
+        "variants.tgi.alarms.invocation_4xx_errors": "5",
+        "variants.tgi.alarms.evaluation_periods": "2",
+    }
+    return build_app(tmp_path_factory.mktemp("given-topic-thresholds"), checks=False, **context).template("tgi")
+
+
+def test_a_given_alarm_topic_is_used_as_is(given_topic_and_thresholds):
+    given = given_topic_and_thresholds
     assert given.find_resources("AWS::SNS::Topic") == {}
     assert given.find_resources("AWS::KMS::Key") == {}
-    assert {a["AlarmActions"][0] for a in alarms_by_metric(given).values()} == {arn}
+    assert {a["AlarmActions"][0] for a in alarms_by_metric(given).values()} == {GIVEN_TOPIC}
 
 
-def test_thresholds_are_settings(tmp_path):
-    template = build_app(
-        tmp_path, checks=False, **{"variants.tgi.alarms.invocation_4xx_errors": "5", "variants.tgi.alarms.evaluation_periods": "2"}
-    ).template("tgi")
+def test_thresholds_are_settings(given_topic_and_thresholds):
+    template = given_topic_and_thresholds
     alarm = alarms_by_metric(template)["Invocation4XXErrors"]
     assert (alarm["Threshold"], alarm["EvaluationPeriods"]) == (5, 2)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tarfile
 from pathlib import Path
 
+import pytest
 from aws_cdk.assertions import Match, Template
 
 from blueprint.images.image_catalog import find_image
@@ -173,6 +174,23 @@ def test_current_lmi_runs_djl_lmi_0_38_on_a_cuda_13_host(llama2_current_app):
 
 # --- Shared construct behaviour ------------------------------------------------------------------
 
+# Settings that change different things (the endpoint's name, the instances, the token's secret
+# field, whether LMI exists): one app carries all of them and each test reads its own.
+RECONFIGURED = {
+    "variants.tgi.endpoint_name": "llama2-tgi",
+    "variants.tgi.instance_type": "ml.g5.48xlarge",
+    "variants.tgi.instance_count": "2",
+    "variants.tgi.hub_token_secret_json_field": "token",
+    "variants.lmi.enabled": "false",
+}
+
+
+@pytest.fixture(scope="module")
+def reconfigured(tmp_path_factory):
+    from tests.conftest import build_app
+
+    return build_app(tmp_path_factory.mktemp("reconfigured"), checks=False, **RECONFIGURED)
+
 
 def test_model_and_endpoint_config_have_no_physical_names(tgi, lmi):
     for template in (tgi, lmi):
@@ -181,12 +199,10 @@ def test_model_and_endpoint_config_have_no_physical_names(tgi, lmi):
                 assert name_key not in resource["Properties"]
 
 
-def test_endpoint_is_named_after_its_stack_unless_configured(tgi, tmp_path):
-    from tests.conftest import build_app
-
+def test_endpoint_is_named_after_its_stack_unless_configured(tgi, reconfigured):
     (endpoint,) = tgi.find_resources("AWS::SageMaker::Endpoint").values()
     assert endpoint["Properties"]["EndpointName"] == "LlmEndpointTgi"
-    named = build_app(tmp_path, checks=False, **{"variants.tgi.endpoint_name": "llama2-tgi"}).template("tgi")
+    named = reconfigured.template("tgi")
     named.has_resource_properties("AWS::SageMaker::Endpoint", {"EndpointName": "llama2-tgi"})
 
 
@@ -211,18 +227,12 @@ def test_stack_outputs_what_the_smoke_test_needs(tgi, lmi):
         assert outputs["Region"]["Value"] == {"Ref": "AWS::Region"}
 
 
-def test_disabled_variant_has_no_stack(tmp_path):
-    from tests.conftest import build_app
-
-    built = build_app(tmp_path, checks=False, **{"variants.lmi.enabled": "false"})
-    assert list(built.composed.endpoint_stacks) == ["tgi"]
+def test_disabled_variant_has_no_stack(reconfigured):
+    assert list(reconfigured.composed.endpoint_stacks) == ["tgi"]
 
 
-def test_instance_settings_reach_the_endpoint_config(tmp_path):
-    from tests.conftest import build_app
-
-    built = build_app(tmp_path, checks=False, **{"variants.tgi.instance_type": "ml.g5.48xlarge", "variants.tgi.instance_count": "2"})
-    variant = only_variant(built.template("tgi"))
+def test_instance_settings_reach_the_endpoint_config(reconfigured):
+    variant = only_variant(reconfigured.template("tgi"))
     assert (variant["InstanceType"], variant["InitialInstanceCount"]) == ("ml.g5.48xlarge", 2)
 
 
@@ -256,11 +266,8 @@ def test_cuda_12_image_without_host_image_gets_a_synth_warning(tmp_path):
     assert len(warnings) == 1
 
 
-def test_hub_token_from_a_json_secret_field(tmp_path):
-    from tests.conftest import build_app
-
-    built = build_app(tmp_path, checks=False, **{"variants.tgi.hub_token_secret_json_field": "token"})
-    token = model_environment(built.template("tgi"))["HUGGING_FACE_HUB_TOKEN"]
+def test_hub_token_from_a_json_secret_field(reconfigured):
+    token = model_environment(reconfigured.template("tgi"))["HUGGING_FACE_HUB_TOKEN"]
     assert token == "{{resolve:secretsmanager:llm-endpoints/huggingface-hub-token:SecretString:token::}}"
 
 

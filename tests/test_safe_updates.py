@@ -68,13 +68,36 @@ def seed_templates(seed_app):
     return {v: seed_app.template(v).to_json() for v in ("tgi", "lmi")}
 
 
-def changes_for(tmp_path, variant, seed_templates, **context) -> dict[str, object]:
-    new = build_app(tmp_path, checks=False, **context).template(variant).to_json()
-    return {c.type: c for c in compare(seed_templates[variant], new)}
+# Changes to different deployments are independent (each stack is compared with its own seed
+# template), so one app carries a change of TGI's and one of LMI's: half the app builds.
+INSTANCE_TYPE_CHANGE = {"variants.tgi.instance_type": "ml.g5.48xlarge", "variants.tgi.num_gpus": "8"}
+ALARM_THRESHOLD_CHANGE = {"variants.lmi.alarms.invocation_4xx_errors": "50"}
+ENVIRONMENT_CHANGE = {"variants.tgi.max_input_tokens": "1024"}
+VARIANT_RENAME = {"variants.lmi.variant_name": "primary"}
 
 
-def test_instance_type_change_replaces_the_endpoint_config_and_updates_the_endpoint(tmp_path, seed_templates):
-    changes = changes_for(tmp_path, "tgi", seed_templates, **{"variants.tgi.instance_type": "ml.g5.48xlarge", "variants.tgi.num_gpus": "8"})
+@pytest.fixture(scope="module")
+def instance_type_and_alarm_threshold_changed(tmp_path_factory):
+    """TGI on a bigger instance type, LMI with another alarm threshold: each stack's template."""
+    built = build_app(tmp_path_factory.mktemp("instance-type-alarm"), checks=False, **INSTANCE_TYPE_CHANGE, **ALARM_THRESHOLD_CHANGE)
+    return {v: built.template(v).to_json() for v in ("tgi", "lmi")}
+
+
+@pytest.fixture(scope="module")
+def environment_changed_and_variant_renamed(tmp_path_factory):
+    """TGI with a new container environment, LMI's variant renamed: each stack's template."""
+    built = build_app(tmp_path_factory.mktemp("environment-rename"), checks=False, **ENVIRONMENT_CHANGE, **VARIANT_RENAME)
+    return {v: built.template(v).to_json() for v in ("tgi", "lmi")}
+
+
+def changes_for(new_templates, variant, seed_templates) -> dict[str, object]:
+    return {c.type: c for c in compare(seed_templates[variant], new_templates[variant])}
+
+
+def test_instance_type_change_replaces_the_endpoint_config_and_updates_the_endpoint(
+    instance_type_and_alarm_threshold_changed, seed_templates
+):
+    changes = changes_for(instance_type_and_alarm_threshold_changed, "tgi", seed_templates)
     config = changes["AWS::SageMaker::EndpointConfig"]
     assert config.replaces and config.replaced_by == ["ProductionVariants"]  # new instances
     assert changes["AWS::SageMaker::Model"].replaces  # SM_NUM_GPUS is container environment
@@ -83,16 +106,16 @@ def test_instance_type_change_replaces_the_endpoint_config_and_updates_the_endpo
     assert all(c.blocked_by_name is None for c in changes.values())  # no explicit names to collide
 
 
-def test_environment_change_replaces_model_then_config_through_the_reference(tmp_path, seed_templates):
-    changes = changes_for(tmp_path, "tgi", seed_templates, **{"variants.tgi.max_input_tokens": "1024"})
+def test_environment_change_replaces_model_then_config_through_the_reference(environment_changed_and_variant_renamed, seed_templates):
+    changes = changes_for(environment_changed_and_variant_renamed, "tgi", seed_templates)
     assert changes["AWS::SageMaker::Model"].replaced_by == ["PrimaryContainer"]
     # The config's template text is unchanged; it reads the new model's name: replaced too.
     assert changes["AWS::SageMaker::EndpointConfig"].replaced_by == ["ProductionVariants"]
     assert not changes["AWS::SageMaker::Endpoint"].replaces
 
 
-def test_alarm_threshold_change_touches_no_sagemaker_resource(tmp_path, seed_templates):
-    changes = changes_for(tmp_path, "lmi", seed_templates, **{"variants.lmi.alarms.invocation_4xx_errors": "50"})
+def test_alarm_threshold_change_touches_no_sagemaker_resource(instance_type_and_alarm_threshold_changed, seed_templates):
+    changes = changes_for(instance_type_and_alarm_threshold_changed, "lmi", seed_templates)
     assert set(changes) == {"AWS::CloudWatch::Alarm"}
     assert not changes["AWS::CloudWatch::Alarm"].replaces
 
@@ -156,10 +179,19 @@ def scaled_template(tmp_path_factory):
     return build_app(tmp_path_factory.mktemp("scaled"), checks=False, **SCALED).template("tgi").to_json()
 
 
-def test_new_instance_type_of_an_autoscaled_variant_is_reported_as_rejected_with_the_way_through(tmp_path, scaled_template):
+@pytest.fixture(scope="module")
+def scaled_bigger_template(tmp_path_factory):
+    """The autoscaled TGI on a bigger instance type."""
+    return (
+        build_app(tmp_path_factory.mktemp("scaled-bigger"), checks=False, **SCALED, **{"variants.tgi.instance_type": "ml.g5.24xlarge"})
+        .template("tgi")
+        .to_json()
+    )
+
+
+def test_new_instance_type_of_an_autoscaled_variant_is_reported_as_rejected_with_the_way_through(scaled_template, scaled_bigger_template):
     # SageMaker fails an update that changes the instance type of a registered scalable target.
-    bigger = build_app(tmp_path, checks=False, **SCALED, **{"variants.tgi.instance_type": "ml.g5.24xlarge"}).template("tgi").to_json()
-    (reason,) = rejected_updates(scaled_template, bigger)
+    (reason,) = rejected_updates(scaled_template, scaled_bigger_template)
     assert "endpoint `LlmEndpointTgi` variant `AllTraffic` changes instance type ml.g5.12xlarge -> ml.g5.24xlarge" in reason
     assert "first with `variants.tgi.autoscaling.enabled=false`" in reason
 
@@ -170,17 +202,18 @@ def test_turning_autoscaling_off_in_the_same_change_is_still_rejected(tmp_path, 
     assert len(rejected_updates(scaled_template, bigger)) == 1
 
 
-def test_the_second_step_and_other_changes_of_an_autoscaled_variant_are_accepted(tmp_path, seed_templates, scaled_template):
-    second_step = build_app(tmp_path, checks=False, **SCALED, **{"variants.tgi.instance_type": "ml.g5.24xlarge"}).template("tgi").to_json()
+def test_the_second_step_and_other_changes_of_an_autoscaled_variant_are_accepted(
+    tmp_path, seed_templates, scaled_template, scaled_bigger_template
+):
+    second_step = scaled_bigger_template  # the autoscaled variant on its new instance type
     assert rejected_updates(seed_templates["tgi"], second_step) == []  # no scalable target before this deploy
     more = build_app(tmp_path / "more", checks=False, **SCALED, **{"variants.tgi.autoscaling.max_capacity": "4"}).template("tgi").to_json()
     assert rejected_updates(scaled_template, more) == []
 
 
-def test_renaming_the_variant_is_reported_as_rejected(tmp_path, seed_templates):
+def test_renaming_the_variant_is_reported_as_rejected(environment_changed_and_variant_renamed, seed_templates):
     # Deployment guardrails: the new endpoint config must have the same variant name as the old.
-    renamed = build_app(tmp_path, checks=False, **{"variants.lmi.variant_name": "primary"}).template("lmi").to_json()
-    (reason,) = rejected_updates(seed_templates["lmi"], renamed)
+    (reason,) = rejected_updates(seed_templates["lmi"], environment_changed_and_variant_renamed["lmi"])
     assert reason.startswith(
         "endpoint `LlmEndpointLmi` renames its variant variant1 -> primary: a blue/green update needs the same variant name"
     )

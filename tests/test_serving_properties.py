@@ -58,28 +58,37 @@ def test_seed_archive_fingerprint_is_pinned():
     assert digest == PINNED_SEED_ARCHIVE_SHA256
 
 
-def test_asset_hash_is_the_content_hash_and_stable_across_synths(tmp_path):
+def lmi_model_data_url(template: dict) -> dict:
+    (model,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::SageMaker::Model"]
+    return model["Properties"]["PrimaryContainer"]["ModelDataUrl"]
+
+
+@pytest.fixture(scope="module")
+def default_lmi_template(tmp_path_factory) -> dict:
+    """The LMI stack's template of the app with cdk.json's settings (both tests below read it)."""
+    return build_app(tmp_path_factory.mktemp("default"), checks=False).template("lmi").to_json()
+
+
+def test_asset_hash_is_the_content_hash_and_stable_across_synths(tmp_path, default_lmi_template):
     # The asset is named by the sha256 of the rendered file, not by gzip output (which can differ
     # between zlib builds): the same serving.properties never replaces the Model.
     def model_data_url(directory):
         template = build_app(directory, checks=False).template("lmi").to_json()
-        (model,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::SageMaker::Model"]
-        return model["Properties"]["PrimaryContainer"]["ModelDataUrl"]["Fn::Sub"]
+        return lmi_model_data_url(template)["Fn::Sub"]
 
-    first = model_data_url(tmp_path / "a")
+    first = lmi_model_data_url(default_lmi_template)["Fn::Sub"]  # a synth of its own app, in its own directory
     assert model_data_url(tmp_path / "b") == first
     content = serving_properties.content_hash(serving_properties.parse(SEED_FILE.read_text()))
     # The CDK stores a custom hash hashed once more.
     assert first.endswith(f"/{hashlib.sha256(content.encode()).hexdigest()}.gz")
 
 
-def test_an_option_override_changes_the_asset(tmp_path):
+def test_an_option_override_changes_the_asset(tmp_path, default_lmi_template):
     def url(**context):
         template = build_app(tmp_path / str(len(context)), checks=False, **context).template("lmi").to_json()
-        (model,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::SageMaker::Model"]
-        return model["Properties"]["PrimaryContainer"]["ModelDataUrl"]
+        return lmi_model_data_url(template)
 
-    assert url() != url(**{"variants.lmi.options.max_rolling_batch_size": "32"})
+    assert lmi_model_data_url(default_lmi_template) != url(**{"variants.lmi.options.max_rolling_batch_size": "32"})
 
 
 PINNED_SEED_ARCHIVE_SHA256 = "912cbbd402a3562684748f3d36ae0a0df0698957cab81372b382f46c5bd98ab4"
