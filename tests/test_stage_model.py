@@ -127,7 +127,7 @@ def test_changed_file_is_uploaded_again(env, s3, tmp_path):
 
 
 def test_interrupted_upload_resumes_to_identical_objects_with_manifest_last(env, s3, tmp_path):
-    model = make_model(tmp_path / "model", shards=60, shard_bytes=2 * 2**20)
+    model = make_model(tmp_path / "model", shards=60, shard_bytes=2**20)
     argv = [
         sys.executable,
         "-m",
