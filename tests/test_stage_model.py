@@ -47,7 +47,7 @@ def s3(env):
             {"Key": item["Key"], "VersionId": item["VersionId"]} for item in page.get("Versions", []) + page.get("DeleteMarkers", [])
         ]
         if versions:  # a page holds at most 1,000: one DeleteObjects call each
-            client.delete_objects(Bucket=BUCKET, Delete={"Objects": versions, "Quiet": True})
+            assert not client.delete_objects(Bucket=BUCKET, Delete={"Objects": versions, "Quiet": True}).get("Errors")
 
 
 def make_model(directory: Path, shards: int = 2, shard_bytes: int = 12 * 2**20) -> Path:
