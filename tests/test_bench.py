@@ -44,6 +44,17 @@ def scheduled_endpoint(loopback_aws):
 
 
 @pytest.fixture(scope="module")
+def quick_endpoint(loopback_aws):
+    """The same fleet and token pace on a short schedule (5 tokens, the first 20 ms after a slot):
+    for the tests whose assertions are not about the figures of the schedule (0.1 s a request, not
+    0.58 s). Still 20 ms a token, far slower than the bound of 8 A10G."""
+    name = "scheduled-quick"
+    quick = Scheduled(0.020, PER_TOKEN, 5, threading.Semaphore(SLOTS))
+    loopback_aws.add_endpoint(Endpoint(name, answers=[quick], instance_type="ml.g5.48xlarge", instance_count=2))
+    return name
+
+
+@pytest.fixture(scope="module")
 def runtime(loopback_aws):
     session = boto3.Session(region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
     os.environ["AWS_ENDPOINT_URL"] = loopback_aws.url
@@ -92,14 +103,14 @@ def test_errors_are_counted_not_timed(loopback_aws, runtime):
     assert (summary.requests, summary.errors, summary.ttft_p50_s, summary.aggregate_tokens_per_s) == (4, 4, None, 0.0)
 
 
-def test_cli_writes_json_csv_and_non_empty_plots(loopback_aws, scheduled_endpoint, tmp_path):
+def test_cli_writes_json_csv_and_non_empty_plots(loopback_aws, quick_endpoint, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | aws_test_environment(loopback_aws.url)
     argv = [
         sys.executable,
         "-m",
         "tools.cli.bench",
         "--endpoint-name",
-        scheduled_endpoint,
+        quick_endpoint,
         "--variant",
         "tgi",
         "--concurrency",
@@ -147,9 +158,9 @@ def bench(capsys, *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_the_stacks_serving_variant_is_the_default(aws_env, scheduled_endpoint, capsys, tmp_path):
+def test_the_stacks_serving_variant_is_the_default(aws_env, quick_endpoint, capsys, tmp_path):
     # A stack deployed before ServingEngine existed: its ServingVariant named the engine too.
-    aws_env.add_stack("MyTgiStack", {"EndpointName": scheduled_endpoint, "ServingVariant": "tgi"})
+    aws_env.add_stack("MyTgiStack", {"EndpointName": quick_endpoint, "ServingVariant": "tgi"})
     argv = ("--stack", "MyTgiStack", "--concurrency", "1", "--requests-per-level", "1", "--no-progress", "--output-dir", str(tmp_path))
     code, _, err = bench(capsys, *argv)
     assert code == 0, err
@@ -216,7 +227,7 @@ def test_an_unknown_aws_profile_is_one_line(aws_env, capsys, tmp_path):
     assert code == 2 and "no-such-profile" in err and "Traceback" not in err
 
 
-def test_ctrl_c_keeps_the_finished_levels(aws_env, scheduled_endpoint, capsys, tmp_path, monkeypatch):
+def test_ctrl_c_keeps_the_finished_levels(aws_env, quick_endpoint, capsys, tmp_path, monkeypatch):
     # The user's Ctrl-C arrives while the second level runs.
     real = runner.run_level
 
@@ -226,7 +237,7 @@ def test_ctrl_c_keeps_the_finished_levels(aws_env, scheduled_endpoint, capsys, t
         return real(*args, concurrency=concurrency, **kwargs)
 
     monkeypatch.setattr(runner, "run_level", interrupted_at_the_second_level)
-    argv = ["--endpoint-name", scheduled_endpoint, "--variant", "tgi", "--concurrency", "1,2,4", "--requests-per-level", "1"]
+    argv = ["--endpoint-name", quick_endpoint, "--variant", "tgi", "--concurrency", "1,2,4", "--requests-per-level", "1"]
     code, out, err = bench(capsys, *argv, "--no-progress", "--output-dir", str(tmp_path))
     assert code == 130
     document = json.loads((tmp_path / "results.json").read_text())
@@ -245,7 +256,7 @@ def test_help_shows_the_defaults(capsys):
     assert "(default: 1,2,4,8,16)" in text and "(default: 900)" in text and "(default: 512)" in text
 
 
-def test_each_level_is_on_disk_as_soon_as_it_finishes(aws_env, scheduled_endpoint, capsys, tmp_path, monkeypatch):
+def test_each_level_is_on_disk_as_soon_as_it_finishes(aws_env, quick_endpoint, capsys, tmp_path, monkeypatch):
     # A run that dies (killed, machine lost) while the second level runs keeps the first on disk.
     real = runner.run_level
     seen_on_disk = []
@@ -257,7 +268,7 @@ def test_each_level_is_on_disk_as_soon_as_it_finishes(aws_env, scheduled_endpoin
         return real(*args, concurrency=concurrency, **kwargs)
 
     monkeypatch.setattr(runner, "run_level", dies_at_the_second_level)
-    argv = ["--endpoint-name", scheduled_endpoint, "--variant", "tgi", "--concurrency", "1,2", "--requests-per-level", "1"]
+    argv = ["--endpoint-name", quick_endpoint, "--variant", "tgi", "--concurrency", "1,2", "--requests-per-level", "1"]
     with pytest.raises(SystemExit):
         bench(capsys, *argv, "--no-progress", "--output-dir", str(tmp_path))
     (document,) = seen_on_disk

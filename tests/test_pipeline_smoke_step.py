@@ -61,7 +61,8 @@ class ContainerCredentials:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        # close() waits for the loop to see its shutdown: it looks every 50 ms, not every 0.5 s.
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/v2/credentials/fake"
 
     def close(self) -> None:

@@ -369,12 +369,23 @@ def test_ctrl_c_mid_stream_ends_the_line_and_reports_what_arrived(loopback_aws, 
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | aws_test_environment(loopback_aws.url)
     argv = [sys.executable, "-m", "streaming_client.cli.smoke_test", "--endpoint-name", ep.name, *(["--json"] if as_json else [])]
     process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    # Wait until the stream has started, then press Ctrl-C.
-    while not ep.invocations and process.poll() is None:
-        time.sleep(0.02)
-    time.sleep(1.0)
+    # Wait until text has arrived (in text mode: until the client has printed two words; with
+    # --json nothing is printed before the end: a second after the stream started), then press Ctrl-C.
+    printed = b""
+    if as_json:
+        while not ep.invocations and process.poll() is None:
+            time.sleep(0.02)
+        time.sleep(1.0)
+    else:
+        deadline = time.monotonic() + 60
+        while b"word word" not in printed and time.monotonic() < deadline:
+            chunk = os.read(process.stdout.fileno(), 4096)  # unbuffered: communicate() reads the rest
+            if not chunk:
+                break
+            printed += chunk
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
+    out = printed.decode() + out
     assert process.returncode == 130, err
     assert err.rstrip().splitlines()[-1].startswith("interrupted after ") and "Traceback" not in err
     assert "time to first token" in err  # the figures of what arrived
@@ -394,14 +405,23 @@ def test_missing_endpoint_and_missing_stack(aws_env, capsys):
     assert code == 3 and "Stack with id NoSuchStack does not exist" in err
 
 
-def test_throttling_is_retried_then_succeeds(aws_env, capsys):
+@pytest.fixture
+def quick_backoff(monkeypatch):
+    """Retries after at most 20 ms instead of the client's up to 1 s (full jitter on a 0.5 s base):
+    the retry tests check which answers are retried and how often, not the backoff's length."""
+    from streaming_client import invocation
+
+    monkeypatch.setattr(invocation, "_BACKOFF_BASE_S", 0.01)
+
+
+def test_throttling_is_retried_then_succeeds(aws_env, capsys, quick_backoff):
     ep = endpoint(aws_env, HttpError(400, "ThrottlingException", "Rate exceeded"), Stream(tgi_sse(), "text/event-stream"))
     code, out, _ = run(capsys, "--endpoint-name", ep.name, "--max-attempts", "2")
     assert (code, out) == (0, TEXT + "\n")
     assert len(ep.invocations) == 2
 
 
-def test_throttling_beyond_the_retries_has_its_exit_code(aws_env, capsys):
+def test_throttling_beyond_the_retries_has_its_exit_code(aws_env, capsys, quick_backoff):
     ep = endpoint(aws_env, HttpError(400, "ThrottlingException", "Rate exceeded"))
     code, out, err = run(capsys, "--endpoint-name", ep.name, "--max-attempts", "2")
     assert code == EXIT_CODES["Throttled"] == 6
@@ -476,27 +496,27 @@ def test_unknown_image_without_variant_is_a_usage_error(aws_env, capsys):
     assert "pass --engine" in err
 
 
+def concurrently(*argvs: list[str], env: dict[str, str], timeout: float = 60) -> list[subprocess.CompletedProcess]:
+    """subprocess.run of each command line, the processes started together."""
+    processes = [subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for argv in argvs]
+    done = []
+    for argv, process in zip(argvs, processes, strict=True):
+        out, err = process.communicate(timeout=timeout)
+        done.append(subprocess.CompletedProcess(argv, process.returncode, out, err))
+    return done
+
+
 def test_cli_subprocess_success_and_failure_without_traceback(loopback_aws):
     ep = endpoint(loopback_aws, Stream(one_byte_parts(lmi_json_document()), "application/json"), image=LMI_IMAGE)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | aws_test_environment(loopback_aws.url)
-    ok = subprocess.run(
+    # The two runs are independent: they run at once.
+    ok, missing = concurrently(
         [sys.executable, "-m", "streaming_client.cli.smoke_test", "--endpoint-name", ep.name],
-        cwd=ROOT,
+        [sys.executable, "-m", "streaming_client.cli.smoke_test", "--endpoint-name", "gone"],
         env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
     )
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout == TEXT + "\n"
-    missing = subprocess.run(
-        [sys.executable, "-m", "streaming_client.cli.smoke_test", "--endpoint-name", "gone"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
     assert missing.returncode == 3
     assert missing.stdout == ""
     assert "Traceback" not in missing.stderr
@@ -533,7 +553,7 @@ def test_read_timeout_before_the_headers_is_not_retried(aws_env, capsys):
     assert len(ep.invocations) == 1
 
 
-def test_model_not_ready_is_retried(aws_env, capsys):
+def test_model_not_ready_is_retried(aws_env, capsys, quick_backoff):
     ep = endpoint(aws_env, HttpError(429, "ModelNotReadyException", "Model is loading"), Stream(tgi_sse(), "text/event-stream"))
     code, out, _ = run(capsys, "--endpoint-name", ep.name, "--max-attempts", "2")
     assert (code, out, len(ep.invocations)) == (0, TEXT + "\n", 2)

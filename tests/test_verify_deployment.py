@@ -9,6 +9,7 @@ the drill's SQS queue.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -47,7 +48,8 @@ def aws(moto_url, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     for name, value in aws_test_environment(moto_url).items():
         monkeypatch.setenv(name, value)
-    return lambda service: boto3.client(service, region_name=REGION)
+    # One client per service for the test (a client is made once and reused, as an application does).
+    return functools.cache(lambda service: boto3.client(service, region_name=REGION))
 
 
 @dataclass

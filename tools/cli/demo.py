@@ -41,22 +41,24 @@ ENDPOINTS = {
     **{f"demo-{suffix}": answer for suffix, answer in EXTRA_DEMO_STREAMS.items()},
 }
 BENCHED = SAMPLE_DEPLOYMENTS[0]  # the bench's bound assumes the app's settings of this deployment
+# Tokens a bench request generates: 0.25 s a request, so the three levels take about 3 s.
+BENCH_TOKENS = 16
 FAKE_AWS = {"AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo", "AWS_REGION": "us-east-1"}
 
 
 def start(aws: LoopbackAws) -> None:
     """The demo's endpoints and stacks; each stream is cut in 24-byte parts (anywhere: inside a
-    character, an escape or an event, as a network may cut it), a part every 5 ms."""
+    character, an escape or an event, as a network may cut it), a part every 2 ms."""
     for name, (fmt, image) in ENDPOINTS.items():
         build, content_type = FORMATS[fmt]
         stream = b"".join(build())
         parts = [stream[i : i + 24] for i in range(0, len(stream), 24)]
-        aws.add_endpoint(Endpoint(name, image=image, answers=[Stream(parts, content_type, delay_s=0.005)]))
+        aws.add_endpoint(Endpoint(name, image=image, answers=[Stream(parts, content_type, delay_s=0.002)]))
     for name, deployment in DEPLOYMENT_ENDPOINTS.items():
         outputs = {"EndpointName": name, "ServingVariant": deployment.name, "ServingEngine": deployment.engine, "Region": "us-east-1"}
         aws.add_stack(stack_for_deployment(deployment.name), outputs)
-    # 48 tokens a request: the first 100 ms after a slot frees, then one every 10 ms; 4 slots.
-    aws.add_endpoint(Endpoint("demo-bench", answers=[Scheduled(0.1, 0.01, 48, threading.Semaphore(4))]))
+    # BENCH_TOKENS tokens a request: the first 100 ms after a slot frees, then one every 10 ms; 4 slots.
+    aws.add_endpoint(Endpoint("demo-bench", answers=[Scheduled(0.1, 0.01, BENCH_TOKENS, threading.Semaphore(4))]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
                     return 1
             target = ["--endpoint-name", "demo-bench", "--variant", BENCHED.name, "--engine", BENCHED.engine]
             print(f"\n$ llm-bench {' '.join(target)} --concurrency 1,4,8 --output-dir {args.output_dir}", file=sys.stderr)
-            levels = ["--concurrency", "1,4,8", "--requests-per-level", "8", "--max-new-tokens", "48", "--no-progress"]
+            levels = ["--concurrency", "1,4,8", "--requests-per-level", "8", "--max-new-tokens", str(BENCH_TOKENS), "--no-progress"]
             code = bench.main([*target, *levels, "--output-dir", str(args.output_dir)])
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -192,7 +192,9 @@ class LoopbackAws:
         handler = type("Handler", (_Handler,), {"aws": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # close() waits for the serving loop to see its shutdown: it looks every 50 ms (serve_forever's
+        # default, 0.5 s, kept a demo or a test session waiting up to half a second at the end).
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
 
     @property
