@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -246,6 +247,13 @@ def loopback_aws():
     server = LoopbackAws()
     yield server
     server.close()
+
+
+def ctrl_c_reaches_it() -> None:
+    """`preexec_fn` for a child a test presses Ctrl-C in: SIGINT at its default action, as a shell at
+    a terminal starts a command, even when this run was started in the background (which starts
+    its children with SIGINT ignored, so the child would never see the key)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def free_port() -> int:

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 
 from streaming_client.cli.smoke_test import main
 from streaming_client.errors import EXIT_CODES
-from tests.conftest import ROOT, aws_test_environment
+from tests.conftest import ROOT, aws_test_environment, ctrl_c_reaches_it
 from tools.loopback.aws import NO_CAPACITY_MESSAGE, Component, Endpoint, ScaleOut, Scheduled, Stream
 from tools.loopback.samples import LMI_IMAGE, TEXT, TGI_IMAGE, VLLM_IMAGE, lmi_json_document, tgi_sse, vllm_chat_sse
 
@@ -240,7 +240,9 @@ def test_ctrl_c_while_waiting_for_a_copy_is_one_line_and_130(loopback_aws):
     endpoint, (cold,) = shared_endpoint(loopback_aws, tgi(suffix="ctrlc", copies=0, desired=0))  # never scales out
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | aws_test_environment(loopback_aws.url)
     argv = [sys.executable, "-m", "streaming_client.cli.smoke_test", "--endpoint-name", endpoint.name, "--wait", "--poll-interval", "0.05"]
-    process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_reaches_it
+    )
     deadline = time.monotonic() + 30
     while cold.describes < 2 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)

@@ -16,7 +16,7 @@ from streaming_client import payloads
 from streaming_client.cli.smoke_test import main
 from streaming_client.engines import DEFAULT_PROMPT, ENGINES
 from streaming_client.errors import EXIT_CODES
-from tests.conftest import ROOT, aws_test_environment
+from tests.conftest import ROOT, aws_test_environment, ctrl_c_reaches_it
 from tools.loopback.aws import Endpoint, HttpError, Stream
 from tools.loopback.samples import (
     ENGINE_SAMPLES,
@@ -368,7 +368,9 @@ def test_ctrl_c_mid_stream_ends_the_line_and_reports_what_arrived(loopback_aws, 
     ep = endpoint(loopback_aws, Stream(tgi_sse(["word "] * 400), "text/event-stream", delay_s=0.02), image=TGI_IMAGE)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | aws_test_environment(loopback_aws.url)
     argv = [sys.executable, "-m", "streaming_client.cli.smoke_test", "--endpoint-name", ep.name, *(["--json"] if as_json else [])]
-    process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_reaches_it
+    )
     # Wait until text has arrived (in text mode: until the client has printed two words; with
     # --json nothing is printed before the end: a second after the stream started), then press Ctrl-C.
     printed = b""

@@ -25,7 +25,7 @@ import pytest
 from streaming_client.cli import verify_deployment
 from streaming_client.deployment_checks import EXIT_CODES
 from tests.aws_emulator import AlarmActions
-from tests.conftest import ROOT, aws_test_environment
+from tests.conftest import ROOT, aws_test_environment, ctrl_c_reaches_it
 
 # Slow end to end (CLI subprocesses, servers on 127.0.0.1): `pytest -m e2e` runs them alone.
 pytestmark = pytest.mark.e2e
@@ -331,6 +331,7 @@ def test_drill_interrupted_restores_the_alarm_and_removes_what_it_created(aws, m
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=ctrl_c_reaches_it,
     )
     deadline = time.monotonic() + 60
     while alarm_state(aws, alarm) != "ALARM":
