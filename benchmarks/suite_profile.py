@@ -75,7 +75,9 @@ def main(argv: list[str]) -> int:
         for module, (seconds, own, children) in sorted(modules.items(), key=lambda item: -item[1][0])[:top]:
             print(f"  {module:44} {seconds:7.1f} {own:8.1f} {children:8.1f}")
     cores = len(os.sched_getaffinity(0))
-    print(f"\nrun: wall {wall:.1f} s; CPU {cpu:.1f} s in all (workers, subprocesses, jsii's Node); floor on {cores} cores: {cpu / cores:.1f} s")
+    print(
+        f"\nrun: wall {wall:.1f} s; CPU {cpu:.1f} s in all (workers, subprocesses, jsii's Node); floor on {cores} cores: {cpu / cores:.1f} s"
+    )
     return result.returncode
 
 
