@@ -85,10 +85,16 @@ def lint_template(template: dict) -> list:
     What `cfnlint.api.lint` does, with one Runner for every template (as `cfn-lint a.json b.json`
     runs): loading the rules again for each template cost 0.7 s each.
     """
+    return list(_lint_text(json.dumps(template, sort_keys=True)))
+
+
+@functools.cache
+def _lint_text(text: str) -> tuple:
+    """Once per distinct template: most profiles share the bucket stack's, byte for byte."""
     from cfnlint.decode import decode_str  # here, not at import: every worker imports this module to collect it
 
-    decoded, errors = decode_str(json.dumps(template))
-    return errors or list(_linter().validate_template(decoded))
+    decoded, errors = decode_str(text)
+    return tuple(errors or _linter().validate_template(decoded))
 
 
 @functools.cache
