@@ -9,19 +9,20 @@ import signal
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
+# The CDK is imported where an app is built, not here: importing aws_cdk starts jsii's Node process
+# (2-3 s of CPU), which pytest-xdist's controller and the modules that build no app never need.
+if TYPE_CHECKING:
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+
+    from stacks.composition import ComposedApp
+    from stacks.delivery_pipeline_stack import DeliveryPipelineStack
+
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-
-import aws_cdk as cdk  # noqa: E402
-from aws_cdk.assertions import Template  # noqa: E402
-
-from blueprint.loader import load_config  # noqa: E402
-from stacks.composition import ComposedApp, compose  # noqa: E402
-from stacks.delivery_pipeline_stack import DeliveryPipelineStack  # noqa: E402
-from stacks.nag import add_checks  # noqa: E402
-from stacks.optional_pipeline import add_pipeline  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,6 +93,8 @@ class BuiltApp:
 
     def template(self, variant: str | None = None) -> Template:
         """A deployment's stack's template (the bucket stack's without one; `@name`: shared endpoint `name`'s)."""
+        from aws_cdk.assertions import Template
+
         if variant is None:
             return Template.from_stack(self.composed.bucket_stack)
         if variant.startswith("@"):
@@ -112,6 +115,13 @@ def build_app(tmp_path: Path, checks: bool = True, hipaa: bool = True, cfn_valid
     pipeline) and every real `cdk synth`/`cdk deploy`; apps a test builds to look at one construct
     or one setting skip it, as `cdk synth --no-validation` would. cdk-nag runs either way.
     """
+    import aws_cdk as cdk
+
+    from blueprint.loader import load_config
+    from stacks.composition import compose
+    from stacks.nag import add_checks
+    from stacks.optional_pipeline import add_pipeline
+
     app = cdk.App(context={**CDK_JSON_CONTEXT, **context}, outdir=str(tmp_path), builtin_cloud_formation_validation=cfn_validation)
     config = load_config(app.node.get_all_context())
     composed = compose(app, config)
@@ -210,6 +220,8 @@ def build_pipeline_app(tmp_path: Path, cfn_validation: bool = False, **context: 
     """The app with the pipeline (PIPELINE_CONTEXT plus `context`), synthesized: AwsSolutions over
     everything (what `cdk synth` runs), HIPAA over the stages' stacks as over the workstation
     stacks; a finding raises."""
+    from stacks.nag import add_checks
+
     built = build_app(tmp_path, checks=False, cfn_validation=cfn_validation, **{**PIPELINE_CONTEXT, **context})
     add_checks(built.app)
     for stage in built.pipeline.stages.values():
