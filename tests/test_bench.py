@@ -76,7 +76,9 @@ def test_figures_match_the_schedule_without_queueing(runtime, scheduled_endpoint
     assert close(summary.ttft_p50_s, TTFT), summary.ttft_p50_s
     assert close(summary.itl_p50_s, PER_TOKEN), summary.itl_p50_s
     assert close(summary.e2e_p50_s, E2E), summary.e2e_p50_s
-    assert close(summary.request_tokens_per_s_p50, TOKENS / E2E)
+    # A request's rate is its tokens over its end-to-end time (exactly: test_bench_stats.py), so it
+    # gets the end-to-end time's tolerance: 30 ms late on 0.58 s is 5.1 % off the rate.
+    assert close(TOKENS / summary.request_tokens_per_s_p50, E2E), summary.request_tokens_per_s_p50
     expected_aggregate = 2 * concurrency * TOKENS / (2 * E2E)
     assert close_rate(summary.aggregate_tokens_per_s, expected_aggregate, 2 * E2E), summary.aggregate_tokens_per_s
     assert close_rate(summary.requests_per_minute, 2 * concurrency / (2 * E2E) * 60, 2 * E2E)
