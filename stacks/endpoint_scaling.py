@@ -1,4 +1,4 @@
-"""Target-tracking autoscaling of an endpoint variant's instance count."""
+"""Target-tracking autoscaling: of an endpoint variant's instance count, and (`target_tracking`) of a component's copies."""
 
 from __future__ import annotations
 
@@ -31,28 +31,57 @@ class EndpointScaling(Construct):
         settings: AutoscalingSettings,
     ) -> None:
         super().__init__(scope, id)
-        self.target = appscaling.CfnScalableTarget(
+        self.target, self.policy = target_tracking(
             self,
-            "Target",
-            service_namespace="sagemaker",
-            scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+            dimension="sagemaker:variant:DesiredInstanceCount",
             resource_id=f"endpoint/{endpoint_name}/variant/{variant_name}",
-            min_capacity=settings.min_capacity,
-            max_capacity=settings.max_capacity,
-        )
-        self.policy = appscaling.CfnScalingPolicy(
-            self,
-            "TargetTracking",
+            capacity=(settings.min_capacity, settings.max_capacity),
             policy_name=f"{variant_name}-{settings.metric}",
-            policy_type="TargetTrackingScaling",
-            scaling_target_id=self.target.ref,
-            target_tracking_scaling_policy_configuration=appscaling.CfnScalingPolicy.TargetTrackingScalingPolicyConfigurationProperty(
-                target_value=settings.target_value,
-                predefined_metric_specification=appscaling.CfnScalingPolicy.PredefinedMetricSpecificationProperty(
-                    predefined_metric_type=PREDEFINED_METRICS[settings.metric]
-                ),
-                scale_out_cooldown=settings.scale_out_cooldown_in_seconds,
-                scale_in_cooldown=settings.scale_in_cooldown_in_seconds,
-                disable_scale_in=settings.disable_scale_in,
-            ),
+            metric=PREDEFINED_METRICS[settings.metric],
+            target_value=settings.target_value,
+            cooldowns=(settings.scale_out_cooldown_in_seconds, settings.scale_in_cooldown_in_seconds),
+            disable_scale_in=settings.disable_scale_in,
         )
+
+
+def target_tracking(
+    scope: Construct,
+    *,
+    dimension: str,
+    resource_id: str,
+    capacity: tuple[int, int],
+    policy_name: str,
+    metric: str,
+    target_value: float,
+    cooldowns: tuple[int, int],
+    disable_scale_in: bool | None = None,
+) -> tuple[appscaling.CfnScalableTarget, appscaling.CfnScalingPolicy]:
+    """A SageMaker scalable target (`Target`) between `capacity` (min, max) and its target-tracking
+    policy (`TargetTracking`) on a predefined `metric`, with `cooldowns` (scale-out, scale-in) in
+    seconds: for endpoint variants and inference components alike."""
+    target = appscaling.CfnScalableTarget(
+        scope,
+        "Target",
+        service_namespace="sagemaker",
+        scalable_dimension=dimension,
+        resource_id=resource_id,
+        min_capacity=capacity[0],
+        max_capacity=capacity[1],
+    )
+    policy = appscaling.CfnScalingPolicy(
+        scope,
+        "TargetTracking",
+        policy_name=policy_name,
+        policy_type="TargetTrackingScaling",
+        scaling_target_id=target.ref,
+        target_tracking_scaling_policy_configuration=appscaling.CfnScalingPolicy.TargetTrackingScalingPolicyConfigurationProperty(
+            target_value=target_value,
+            predefined_metric_specification=appscaling.CfnScalingPolicy.PredefinedMetricSpecificationProperty(
+                predefined_metric_type=metric
+            ),
+            scale_out_cooldown=cooldowns[0],
+            scale_in_cooldown=cooldowns[1],
+            disable_scale_in=disable_scale_in,
+        ),
+    )
+    return target, policy

@@ -22,6 +22,7 @@ from blueprint.config.settings import ComponentSettings, SharedEndpointSettings
 from blueprint.engines.container_spec import ContainerSpec
 from blueprint.hosting import ROUTING, CopyRequirements
 from stacks.endpoint_network import EndpointNetwork, vpc_config
+from stacks.endpoint_scaling import target_tracking
 from stacks.execution_role import SageMakerExecutionRole
 from stacks.llm_endpoint import INVOKE_ACTIONS, serving_model
 
@@ -134,29 +135,15 @@ class ComponentScaling(Construct):
 
     def __init__(self, scope: Construct, id: str, *, component_name: str, settings: ComponentSettings) -> None:
         super().__init__(scope, id)
-        self.target = appscaling.CfnScalableTarget(
+        self.target, self.policy = target_tracking(
             self,
-            "Target",
-            service_namespace="sagemaker",
-            scalable_dimension=COPY_COUNT,
+            dimension=COPY_COUNT,
             resource_id=f"inference-component/{component_name}",
-            min_capacity=settings.min_copies,
-            max_capacity=settings.max_copies,
-        )
-        self.policy = appscaling.CfnScalingPolicy(
-            self,
-            "TargetTracking",
+            capacity=(settings.min_copies, settings.max_copies),
             policy_name=f"{component_name}-concurrent-requests"[:256],
-            policy_type="TargetTrackingScaling",
-            scaling_target_id=self.target.ref,
-            target_tracking_scaling_policy_configuration=appscaling.CfnScalingPolicy.TargetTrackingScalingPolicyConfigurationProperty(
-                target_value=settings.target_concurrent_requests_per_copy,
-                predefined_metric_specification=appscaling.CfnScalingPolicy.PredefinedMetricSpecificationProperty(
-                    predefined_metric_type=CONCURRENT_REQUESTS_PER_COPY
-                ),
-                scale_out_cooldown=settings.scale_out_cooldown_in_seconds,
-                scale_in_cooldown=settings.scale_in_cooldown_in_seconds,
-            ),
+            metric=CONCURRENT_REQUESTS_PER_COPY,
+            target_value=settings.target_concurrent_requests_per_copy,
+            cooldowns=(settings.scale_out_cooldown_in_seconds, settings.scale_in_cooldown_in_seconds),
         )
         self.scale_out_from_zero = None
         if settings.min_copies == 0:
